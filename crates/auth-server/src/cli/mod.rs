@@ -1,0 +1,106 @@
+//! The `auth-server` command line (DESIGN.md "Interface contract").
+
+mod clients;
+mod users;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::settings::Settings;
+use crate::startup::{open_store, Application};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "auth-server",
+    version,
+    about = "OAuth 2.0 authorization server"
+)]
+pub struct Cli {
+    /// TOML file with the settings to change (default: config/auth-server.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve HTTP (what runs with no subcommand).
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Insert the demo clients and user where absent, then exit.
+    SeedDemo,
+    /// Manage clients (the oauth_client_details table).
+    #[command(subcommand)]
+    Client(clients::ClientCommand),
+    /// Manage users (the users and authorities tables).
+    #[command(subcommand)]
+    User(users::UserCommand),
+}
+
+/// Runs one command to completion. `Err` is the message to print.
+pub fn run(command: Command, settings: Settings) -> Result<(), String> {
+    match command {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            open_store(&settings)?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::SeedDemo => {
+            let store = open_store(&settings)?;
+            let passwords = passwords(&settings)?;
+            let inserted = crate::seed::demo(&store, &passwords).map_err(|e| e.to_string())?;
+            if inserted.is_empty() {
+                println!("demo data already present");
+            }
+            for item in inserted {
+                println!("inserted {item}");
+            }
+            Ok(())
+        }
+        Command::Client(command) => clients::run(command, &settings),
+        Command::User(command) => users::run(command, &settings),
+    }
+}
+
+fn serve(settings: Settings) -> Result<(), String> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings).await?;
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}
+
+fn passwords(settings: &Settings) -> Result<crate::domain::password::Passwords, String> {
+    crate::domain::password::Passwords::new(&crate::domain::password::CheckSettings::for_tools(
+        settings.security.bcrypt_cost,
+    ))
+    .map_err(|e| e.to_string())
+}
+
+/// A secret from its flag, or else one line of standard input (so it stays out of `ps` and shell
+/// history: `auth-server user passwd --username bob < file`).
+fn secret_from(flag: Option<String>, prompt: &str) -> Result<String, String> {
+    if let Some(value) = flag {
+        return Ok(value);
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("{prompt}: ");
+        let _ = std::io::stderr().flush();
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read {prompt}: {e}"))?;
+    let value = line.trim_end_matches(['\r', '\n']).to_owned();
+    if value.is_empty() {
+        return Err(format!("{prompt} must not be empty"));
+    }
+    Ok(value)
+}

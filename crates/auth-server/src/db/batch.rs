@@ -1,0 +1,149 @@
+//! Group commit: concurrent requests hand their writes to a writer thread, which stores as many as
+//! are waiting in one transaction and answers each caller once it has committed.
+//!
+//! A token response is only sent after its row is durable, as before; what changes is that a
+//! hundred tokens cost one commit instead of a hundred, and on SQLite, that the one writer never
+//! fights other writers for the lock.
+
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+
+use super::{write_transaction, DbConnection, Store, StoreError};
+
+/// One caller's writes. May run twice: a failed batch is retried job by job.
+pub type Write = Box<dyn Fn(&mut DbConnection) -> Result<bool, StoreError> + Send>;
+
+/// Where a job's outcome goes: a thread blocked waiting, or a future.
+enum Answer {
+    Blocking(SyncSender<Result<bool, StoreError>>),
+    Async(tokio::sync::oneshot::Sender<Result<bool, StoreError>>),
+}
+
+impl Answer {
+    fn send(self, outcome: Result<bool, StoreError>) {
+        match self {
+            Answer::Blocking(answer) => {
+                let _ = answer.send(outcome);
+            }
+            Answer::Async(answer) => {
+                let _ = answer.send(outcome);
+            }
+        }
+    }
+}
+
+struct Job {
+    write: Write,
+    answer: Answer,
+}
+
+pub struct BatchWriter {
+    jobs: SyncSender<Job>,
+}
+
+impl BatchWriter {
+    /// `writers` threads, each committing up to `max_batch` jobs at a time.
+    pub fn new(store: Store, writers: usize, max_batch: usize) -> Self {
+        let (jobs, waiting) = sync_channel::<Job>(max_batch * 16);
+        let waiting = Arc::new(Mutex::new(waiting));
+        for n in 0..writers.max(1) {
+            let (store, waiting) = (store.clone(), waiting.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("db-writer-{n}"))
+                .spawn(move || write_batches(&store, &waiting, max_batch.max(1)));
+            if let Err(error) = spawned {
+                log::error!("cannot start a database writer thread: {error}");
+            }
+        }
+        Self { jobs }
+    }
+
+    /// Runs `write` in the next batch and waits until that batch has committed (or failed).
+    pub fn write(&self, write: Write) -> Result<bool, StoreError> {
+        let (answer, answered) = sync_channel(1);
+        self.jobs
+            .send(Job {
+                write,
+                answer: Answer::Blocking(answer),
+            })
+            .map_err(|_| stopped())?;
+        answered.recv().map_err(|_| stopped())?
+    }
+
+    /// The same from async code: the calling task waits for the commit without holding a thread.
+    /// Needs no thread when the queue has room; when it is full, it waits for room on a blocking
+    /// thread.
+    pub async fn write_async(
+        self: &std::sync::Arc<Self>,
+        write: Write,
+    ) -> Result<bool, StoreError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job = Job {
+            write,
+            answer: Answer::Async(answer),
+        };
+        match self.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(job)) => {
+                let jobs = self.jobs.clone();
+                actix_web::web::block(move || jobs.send(job))
+                    .await
+                    .map_err(|_| stopped())?
+                    .map_err(|_| stopped())?;
+            }
+            Err(TrySendError::Disconnected(_)) => return Err(stopped()),
+        }
+        answered.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Unavailable("the database writer stopped".into())
+}
+
+fn next_batch(waiting: &Mutex<Receiver<Job>>, max_batch: usize) -> Option<Vec<Job>> {
+    let receiver = waiting.lock().ok()?;
+    let mut batch = vec![receiver.recv().ok()?];
+    while batch.len() < max_batch {
+        match receiver.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
+fn write_batches(store: &Store, waiting: &Mutex<Receiver<Job>>, max_batch: usize) {
+    while let Some(batch) = next_batch(waiting, max_batch) {
+        let together = store.conn().and_then(|mut conn| {
+            write_transaction(&mut conn, |conn| {
+                batch
+                    .iter()
+                    .map(|job| (job.write)(conn))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+        });
+        match together {
+            Ok(outcomes) => {
+                for (job, outcome) in batch.into_iter().zip(outcomes) {
+                    job.answer.send(Ok(outcome));
+                }
+            }
+            // The database is unreachable: every job would fail the same way.
+            Err(error @ StoreError::Unavailable(_)) => {
+                for job in batch {
+                    job.answer.send(Err(error.clone()));
+                }
+            }
+            // One job's write failed and rolled back the others: give each its own transaction.
+            Err(_) => {
+                for job in batch {
+                    let alone = store.conn().and_then(|mut conn| {
+                        write_transaction(&mut conn, |conn| (job.write)(conn))
+                    });
+                    job.answer.send(alone);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Access and refresh tokens, stored by the SHA-256 of their value.
+//!
+//! A "family" is everything descending from one authorization: the first tokens of a grant and
+//! every token a refresh later derived from them. Revoking a family revokes all of it.
+//!
+//! Every transaction that adds to a family starts with [`lock_family`], and revocation starts by
+//! marking the family row: on PostgreSQL the row lock orders them, on SQLite `BEGIN IMMEDIATE`
+//! does. So a revocation's deletes always see tokens a concurrent refresh committed, and nothing can
+//! join a family once it is revoked.
+
+use diesel::prelude::*;
+
+use super::schema::{
+    oauth_access_token as access, oauth_refresh_token as refresh, oauth_token_family as family,
+};
+use super::{write_transaction, DbConnection, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = access)]
+pub struct AccessTokenRecord {
+    pub token_id: String,
+    /// Spring's key column: a hash of (client, user, scope), kept for operators' queries.
+    pub authentication_id: String,
+    pub user_name: Option<String>,
+    pub client_id: String,
+    /// Hash of the refresh token issued alongside, if any.
+    pub refresh_token: Option<String>,
+    pub family_id: String,
+    pub grant_type: String,
+    /// Comma lists, as Spring's columns.
+    pub scope: String,
+    pub authorities: String,
+    pub resource_ids: String,
+    pub issued_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh)]
+pub struct RefreshTokenRecord {
+    pub token_id: String,
+    pub family_id: String,
+    pub client_id: String,
+    pub user_name: Option<String>,
+    pub scope: String,
+    pub authorities: String,
+    pub resource_ids: String,
+    pub issued_at: i64,
+    pub expires_at: Option<i64>,
+    /// Set when a rotation replaced this token; presenting it again is reuse.
+    pub rotated_at: Option<i64>,
+}
+
+/// Registers a new family; call inside the transaction that stores its first tokens or code.
+pub fn create_family(
+    conn: &mut DbConnection,
+    family_id: &str,
+    client_id: &str,
+    user_name: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
+    diesel::insert_into(family::table)
+        .values((
+            family::family_id.eq(family_id),
+            family::client_id.eq(client_id),
+            family::user_name.eq(user_name),
+            family::created_at.eq(now),
+            family::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Locks a family for the rest of the transaction. `false`: it was revoked (or never existed), and
+/// nothing may be added to it.
+pub fn lock_family(conn: &mut DbConnection, family_id: &str, now: i64) -> Result<bool, StoreError> {
+    let locked = diesel::update(
+        family::table
+            .find(family_id)
+            .filter(family::revoked_at.is_null()),
+    )
+    .set(family::updated_at.eq(now))
+    .execute(conn)?;
+    Ok(locked == 1)
+}
+
+pub fn insert_access(
+    conn: &mut DbConnection,
+    record: &AccessTokenRecord,
+) -> Result<(), StoreError> {
+    diesel::insert_into(access::table)
+        .values(record)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_refresh(
+    conn: &mut DbConnection,
+    record: &RefreshTokenRecord,
+) -> Result<(), StoreError> {
+    diesel::insert_into(refresh::table)
+        .values(record)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_access(
+    conn: &mut DbConnection,
+    token_id: &str,
+) -> Result<Option<AccessTokenRecord>, StoreError> {
+    Ok(access::table
+        .find(token_id)
+        .select(AccessTokenRecord::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_refresh(
+    conn: &mut DbConnection,
+    token_id: &str,
+) -> Result<Option<RefreshTokenRecord>, StoreError> {
+    Ok(refresh::table
+        .find(token_id)
+        .select(RefreshTokenRecord::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Marks a refresh token as replaced. Only one caller can win: `false` means another request
+/// rotated it first.
+pub fn claim_for_rotation(
+    conn: &mut DbConnection,
+    token_id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let claimed = diesel::update(
+        refresh::table
+            .find(token_id)
+            .filter(refresh::rotated_at.is_null()),
+    )
+    .set(refresh::rotated_at.eq(now))
+    .execute(conn)?;
+    Ok(claimed == 1)
+}
+
+/// Marks a family revoked and deletes its access and refresh tokens, in one transaction; returns
+/// how many tokens went.
+pub fn revoke_family(
+    conn: &mut DbConnection,
+    family_id: &str,
+    now: i64,
+) -> Result<usize, StoreError> {
+    write_transaction(conn, |conn| {
+        // First, so that a refresh holding the family's lock commits before the deletes run.
+        diesel::update(
+            family::table
+                .find(family_id)
+                .filter(family::revoked_at.is_null()),
+        )
+        .set((family::revoked_at.eq(now), family::updated_at.eq(now)))
+        .execute(conn)?;
+        let tokens =
+            diesel::delete(access::table.filter(access::family_id.eq(family_id))).execute(conn)?;
+        let refresh_tokens =
+            diesel::delete(refresh::table.filter(refresh::family_id.eq(family_id)))
+                .execute(conn)?;
+        Ok(tokens + refresh_tokens)
+    })
+}

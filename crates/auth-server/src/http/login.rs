@@ -1,0 +1,156 @@
+//! `GET /login`, `POST /login` and `POST /logout`: form sign-in with a CSRF token.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use shared::params::{parse_pairs, Params};
+use shared::{ApiError, ErrorCode};
+
+use super::pages::{error_page, page, see_other};
+use super::session::{WebSession, CSRF_FIELD};
+use super::{body, AppState};
+use crate::grants::user_auth::authenticate_user;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    csrf: &'a str,
+    client_id: Option<&'a str>,
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "signed_in.html")]
+struct SignedInPage<'a> {
+    username: &'a str,
+    csrf: &'a str,
+}
+
+/// Where a signed-in user goes next: back into the authorization request that sent them here.
+fn after_sign_in(web_session: &WebSession) -> HttpResponse {
+    match web_session.take_continue() {
+        Some(next) => see_other(&format!("/oauth/authorize?{}", next.query)),
+        None => see_other("/login"),
+    }
+}
+
+pub async fn form(
+    request: HttpRequest,
+    session: Session,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let web_session = WebSession::new(&session);
+    let csrf = match web_session.csrf_token() {
+        Ok(csrf) => csrf,
+        Err(error) => return error_page(&error),
+    };
+    if let Some(username) = web_session.username(state.session_max_age) {
+        if web_session.continuation().is_some() {
+            return after_sign_in(&web_session);
+        }
+        return page(
+            StatusCode::OK,
+            &SignedInPage {
+                username: &username,
+                csrf: &csrf,
+            },
+        );
+    }
+    // Flags without values (`/login?error`, `/login?logout`), as Spring's login page used them.
+    let flags = parse_pairs(request.query_string().as_bytes()).unwrap_or_default();
+    let flag = |name: &str| {
+        flags
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let error = flag("error").map(|e| match e {
+        "disabled" => "This account is disabled.",
+        _ => "Bad credentials: check the username and password.",
+    });
+    let notice = flag("logout").map(|_| "You have been signed out.");
+    let next = web_session.continuation();
+    page(
+        StatusCode::OK,
+        &LoginPage {
+            csrf: &csrf,
+            client_id: next.as_ref().and_then(|n| n.client_id.as_deref()),
+            error,
+            notice,
+        },
+    )
+}
+
+pub async fn sign_in(
+    request: HttpRequest,
+    payload: web::Payload,
+    session: Session,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let web_session = WebSession::new(&session);
+    let form = match read(
+        &request,
+        payload,
+        &state,
+        &["username", "password", CSRF_FIELD],
+    )
+    .await
+    {
+        Ok(form) => form,
+        Err(error) => return error_page(&error),
+    };
+    if let Err(error) = web_session.check_csrf(form.get(CSRF_FIELD)) {
+        return error_page(&error);
+    }
+    let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
+        return see_other("/login?error");
+    };
+    let (username, password) = (username.to_owned(), password.to_owned());
+    let tokens = state.tokens.clone();
+    let checked = web::block(move || {
+        authenticate_user(tokens.store(), tokens.passwords(), &username, &password)
+    })
+    .await;
+    match checked {
+        Ok(Ok(user)) => match web_session.sign_in(&user.username) {
+            Ok(()) => after_sign_in(&web_session),
+            Err(error) => error_page(&error),
+        },
+        Ok(Err(error)) if error.code() == ErrorCode::UserDisabled => {
+            see_other("/login?error=disabled")
+        }
+        Ok(Err(error)) if error.code() == ErrorCode::BadCredentials => see_other("/login?error"),
+        Ok(Err(error)) => error_page(&error),
+        Err(error) => error_page(&ApiError::internal(error)),
+    }
+}
+
+pub async fn sign_out(
+    request: HttpRequest,
+    payload: web::Payload,
+    session: Session,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let web_session = WebSession::new(&session);
+    let form = match read(&request, payload, &state, &[CSRF_FIELD]).await {
+        Ok(form) => form,
+        Err(error) => return error_page(&error),
+    };
+    if let Err(error) = web_session.check_csrf(form.get(CSRF_FIELD)) {
+        return error_page(&error);
+    }
+    web_session.sign_out();
+    see_other("/login?logout")
+}
+
+async fn read(
+    request: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    known: &[&'static str],
+) -> Result<Params, ApiError> {
+    let form = body::read_form(request, payload, state.max_body_bytes).await?;
+    Params::parse(&form, known)
+}

@@ -1,0 +1,85 @@
+//! HTML responses. Every one, error pages and redirects included, carries the headers of
+//! SECURITY.md item 12: no framing, no caching, no referrer.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::HttpResponse;
+use askama::Template;
+use shared::ApiError;
+
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
+
+fn secured(status: StatusCode) -> actix_web::HttpResponseBuilder {
+    let mut builder = HttpResponse::build(status);
+    builder
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+    builder
+}
+
+/// A rendered page. A template that fails to render (a bug) is an opaque 500.
+pub fn page(status: StatusCode, template: &impl Template) -> HttpResponse {
+    match template.render() {
+        Ok(body) => secured(status)
+            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+            .body(body),
+        Err(error) => {
+            log::error!("page did not render: {error}");
+            secured(StatusCode::INTERNAL_SERVER_ERROR)
+                .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
+                .body("Internal server error")
+        }
+    }
+}
+
+/// 303 See Other: after a POST the browser follows with a GET (SECURITY.md item 12).
+pub fn see_other(location: &str) -> HttpResponse {
+    secured(StatusCode::SEE_OTHER)
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: String,
+    error: &'a str,
+    code: u16,
+}
+
+/// A catalogue error shown to the user, with the entry's status. Nothing of it is a redirect.
+pub fn error_page(error: &ApiError) -> HttpResponse {
+    let info = error.code().info();
+    let status = StatusCode::from_u16(info.status).unwrap_or(StatusCode::BAD_REQUEST);
+    if status.is_server_error() {
+        log::error!("{error}");
+    }
+    let title = match status.as_u16() {
+        403 => "Request refused",
+        500..=599 => "Service unavailable",
+        _ => "This request cannot be completed",
+    };
+    page(
+        status,
+        &ErrorPage {
+            title,
+            message: error.description(),
+            error: info.error,
+            code: info.code,
+        },
+    )
+}
+
+/// The stylesheet of every page, from the binary.
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(include_str!("../../assets/oauth.css"))
+}

@@ -1,0 +1,160 @@
+//! What the browser session holds, typed: who signed in and when, the CSRF token, the
+//! authorization request waiting for the user's decision, and where to go after signing in.
+//!
+//! Sessions live in a cookie encrypted and signed with `session.key` (actix-session's cookie store),
+//! so any replica sharing the key can read them.
+
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::storage::CookieSessionStore;
+use actix_session::{Session, SessionMiddleware};
+use actix_web::cookie::{Key, SameSite};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::domain::clock;
+use crate::domain::token_value::{self, TokenFormat};
+use crate::grants::authorize::AuthorizationRequest;
+use shared::{ApiError, ErrorCode};
+
+const USER: &str = "user";
+const CSRF: &str = "csrf";
+const PENDING: &str = "pending";
+const CONTINUE: &str = "continue";
+
+/// The form field carrying the CSRF token (Spring Security's name).
+pub const CSRF_FIELD: &str = "_csrf";
+
+pub fn middleware(key: Key, secure: bool) -> SessionMiddleware<CookieSessionStore> {
+    SessionMiddleware::builder(CookieSessionStore::default(), key)
+        .cookie_name("SESSION".to_owned())
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_secure(secure)
+        .cookie_path("/".to_owned())
+        .cookie_content_security(CookieContentSecurity::Private)
+        .session_lifecycle(BrowserSession::default())
+        .build()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SignedIn {
+    username: String,
+    at: i64,
+}
+
+/// Where the user was going when sent to sign in: the authorization request's query string.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Continue {
+    pub query: String,
+    pub client_id: Option<String>,
+}
+
+/// The session of one request. Unreadable contents count as absent.
+pub struct WebSession<'a> {
+    session: &'a Session,
+}
+
+impl<'a> WebSession<'a> {
+    pub fn new(session: &'a Session) -> Self {
+        Self { session }
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
+        self.session.get(key).ok().flatten()
+    }
+
+    fn set<T: Serialize>(&self, key: &str, value: &T) -> Result<(), ApiError> {
+        self.session
+            .insert(key, value)
+            .map_err(|e| ApiError::internal(format!("session: {e}")))
+    }
+
+    /// The signed-in user, unless the sign-in is older than `max_age` seconds.
+    pub fn username(&self, max_age: i64) -> Option<String> {
+        let signed_in: SignedIn = self.get(USER)?;
+        (clock::now() - signed_in.at < max_age).then_some(signed_in.username)
+    }
+
+    /// Signs in: a new session (renewed, so a fixated cookie is worthless) with a new CSRF token.
+    pub fn sign_in(&self, username: &str) -> Result<(), ApiError> {
+        let next: Option<Continue> = self.get(CONTINUE);
+        // Not purge(): a purged session stays purged and its cookie is deleted.
+        self.session.clear();
+        self.session.renew();
+        self.set(
+            USER,
+            &SignedIn {
+                username: username.to_owned(),
+                at: clock::now(),
+            },
+        )?;
+        if let Some(next) = next {
+            self.set(CONTINUE, &next)?;
+        }
+        self.new_csrf_token()?;
+        Ok(())
+    }
+
+    /// Ends the session: the cookie is deleted.
+    pub fn sign_out(&self) {
+        self.session.purge();
+    }
+
+    /// Forgets who signed in (a user since deleted or disabled), keeping the rest.
+    pub fn forget_user(&self) {
+        self.session.remove(USER);
+    }
+
+    fn new_csrf_token(&self) -> Result<String, ApiError> {
+        let token = token_value::generate(TokenFormat::Random);
+        self.set(CSRF, &token)?;
+        Ok(token)
+    }
+
+    /// The session's CSRF token, made on first use.
+    pub fn csrf_token(&self) -> Result<String, ApiError> {
+        match self.get::<String>(CSRF) {
+            Some(token) => Ok(token),
+            None => self.new_csrf_token(),
+        }
+    }
+
+    /// A form's CSRF token must equal the session's (SECURITY.md item 11).
+    pub fn check_csrf(&self, presented: Option<&str>) -> Result<(), ApiError> {
+        let expected: Option<String> = self.get(CSRF);
+        match (expected, presented) {
+            (Some(expected), Some(presented))
+                if bool::from(expected.as_bytes().ct_eq(presented.as_bytes())) =>
+            {
+                Ok(())
+            }
+            _ => Err(ApiError::new(ErrorCode::InvalidCsrfToken)),
+        }
+    }
+
+    pub fn set_pending(&self, request: &AuthorizationRequest) -> Result<(), ApiError> {
+        self.set(PENDING, request)
+    }
+
+    pub fn pending(&self) -> Option<AuthorizationRequest> {
+        self.get(PENDING)
+    }
+
+    pub fn clear_pending(&self) {
+        self.session.remove(PENDING);
+    }
+
+    pub fn set_continue(&self, next: &Continue) -> Result<(), ApiError> {
+        self.set(CONTINUE, next)
+    }
+
+    pub fn continuation(&self) -> Option<Continue> {
+        self.get(CONTINUE)
+    }
+
+    pub fn take_continue(&self) -> Option<Continue> {
+        let next = self.get(CONTINUE);
+        self.session.remove(CONTINUE);
+        next
+    }
+}

@@ -1,0 +1,15 @@
+//! OAuth 2.0 authorization server compatible with Spring Security OAuth2 2.x.
+//!
+//! `main.rs` only parses the command line; everything a test needs is reachable from here:
+//! [`startup::Application`] starts the real server on any port.
+
+pub mod cli;
+pub mod db;
+pub mod domain;
+pub mod grants;
+pub mod http;
+pub mod introspection;
+pub mod seed;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,212 @@
+//! The auth server's configuration (DESIGN.md "Interface contract").
+
+use std::path::Path;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use shared::settings::{check, load, Layers};
+
+use crate::domain::token_value::TokenFormat;
+
+pub const DEFAULTS_TOML: &str = include_str!("../../../config/auth-server.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub demo: DemoSettings,
+    pub session: SessionSettings,
+    pub tokens: TokenSettings,
+    pub security: SecuritySettings,
+    pub introspection: IntrospectionSettings,
+    pub resource: ResourceSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IntrospectionSettings {
+    /// Comma list of authorities that let a client introspect.
+    pub authorities: String,
+    /// Comma list of client ids that may introspect.
+    pub clients: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResourceSettings {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub workers: usize,
+    /// HTTPS when set: `server.tls.cert` and `server.tls.key`.
+    pub tls: Option<shared::tls::TlsSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// May hold a password: kept out of `Debug` output and logs.
+    pub url: SecretString,
+    pub pool_size: u32,
+    pub connect_timeout_ms: u64,
+    /// Threads that commit new tokens in batches (0: 1 on SQLite, 2 on PostgreSQL), and the most
+    /// writes one batch commits.
+    pub writers: usize,
+    pub write_batch_max: usize,
+    /// Threads for the short reads of hot paths (token lookups); 0: two per core.
+    pub readers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DemoSettings {
+    pub seed: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionSettings {
+    pub key: Option<SecretString>,
+    /// How long a sign-in lasts.
+    pub max_age_seconds: i64,
+    /// Mark the session cookie `Secure`. Unset: only when this server speaks HTTPS itself; set it
+    /// to true behind a proxy that terminates TLS.
+    pub secure_cookie: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenSettings {
+    pub format: TokenFormat,
+    pub access_token_validity: i64,
+    pub refresh_token_validity: i64,
+    pub rotate_refresh_tokens: bool,
+    /// Seconds an authorization code stays redeemable.
+    pub code_validity: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecuritySettings {
+    pub bcrypt_cost: u32,
+    pub max_body_bytes: usize,
+    /// Threads that run bcrypt (0: one fewer than the cores, at least one), their niceness, and
+    /// how many checks may wait before the next one is turned away with 503.
+    pub bcrypt_threads: usize,
+    pub bcrypt_nice: i32,
+    pub bcrypt_queue: usize,
+    /// How long a successful client-secret check is remembered (0: never), and how many.
+    pub secret_cache_seconds: u64,
+    pub secret_cache_capacity: u64,
+    /// How long a client's registration is remembered (0: read it for every request).
+    pub client_cache_seconds: u64,
+}
+
+impl SecuritySettings {
+    pub fn check_settings(&self) -> crate::domain::password::CheckSettings {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        crate::domain::password::CheckSettings {
+            cost: self.bcrypt_cost,
+            threads: match self.bcrypt_threads {
+                0 => cores.saturating_sub(1).max(1),
+                n => n,
+            },
+            nice: self.bcrypt_nice,
+            queue: self.bcrypt_queue,
+            secret_cache_seconds: self.secret_cache_seconds,
+            secret_cache_capacity: self.secret_cache_capacity,
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, then `config/auth-server.toml` or `explicit_file`, then `APP__…` variables.
+    pub fn load(explicit_file: Option<&Path>) -> Result<Self, String> {
+        let settings: Settings = load(&Layers {
+            defaults_toml: DEFAULTS_TOML,
+            default_file: Path::new("config/auth-server.toml"),
+            explicit_file,
+            aliases: &[("DATABASE_URL", "database.url")],
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The defaults alone, for tests and tools.
+    pub fn defaults() -> Self {
+        let settings: Settings = load(&Layers {
+            defaults_toml: DEFAULTS_TOML,
+            default_file: Path::new("/nonexistent"),
+            explicit_file: None,
+            aliases: &[],
+        })
+        .expect("the embedded defaults file is valid");
+        settings
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        check(
+            self.database.pool_size >= 1,
+            "database.pool_size",
+            "must be at least 1",
+        )?;
+        check(
+            (1..=10_000).contains(&self.database.write_batch_max),
+            "database.write_batch_max",
+            "must be between 1 and 10000",
+        )?;
+        check(
+            self.database.connect_timeout_ms >= 1,
+            "database.connect_timeout_ms",
+            "must be at least 1",
+        )?;
+        check(
+            (1..=600).contains(&self.tokens.code_validity),
+            "tokens.code_validity",
+            "must be between 1 and 600 seconds (RFC 6749 §4.1.2: at most 10 minutes)",
+        )?;
+        check(
+            self.session.max_age_seconds >= 60,
+            "session.max_age_seconds",
+            "must be at least 60",
+        )?;
+        check(
+            (4..=31).contains(&self.security.bcrypt_cost),
+            "security.bcrypt_cost",
+            "must be between 4 and 31",
+        )?;
+        check(
+            (0..=19).contains(&self.security.bcrypt_nice),
+            "security.bcrypt_nice",
+            "must be between 0 and 19",
+        )?;
+        check(
+            self.security.bcrypt_queue >= 1,
+            "security.bcrypt_queue",
+            "must be at least 1",
+        )?;
+        check(
+            self.security.secret_cache_capacity >= 1,
+            "security.secret_cache_capacity",
+            "must be at least 1",
+        )?;
+        check(
+            self.security.max_body_bytes >= 1024,
+            "security.max_body_bytes",
+            "must be at least 1024",
+        )?;
+        check(
+            shared::Scope::parse(&self.resource.id).is_ok_and(|s| s.iter().count() == 1),
+            "resource.id",
+            "must be one word of printable ASCII without quotes",
+        )?;
+        if let Some(key) = &self.session.key {
+            use secrecy::ExposeSecret;
+            check(
+                key.expose_secret().len() >= 64,
+                "session.key",
+                "must be at least 64 bytes long",
+            )?;
+        }
+        crate::db::DatabaseUrl::parse(secrecy::ExposeSecret::expose_secret(&self.database.url))
+            .map_err(|e| format!("configuration: database.url {e}"))?;
+        Ok(())
+    }
+}

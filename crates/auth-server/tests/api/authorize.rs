@@ -1,0 +1,625 @@
+//! `/oauth/authorize` with the login and approval pages (RFC 6749 §4.1.1–§4.2.2, SECURITY.md 1–5).
+
+use crate::helpers::{params_of, spawn_app, Backend};
+use crate::on_both_backends;
+
+on_both_backends!(
+    the_documented_walkthrough_ends_with_a_code_and_tokens,
+    approvals_are_remembered_for_a_month_and_asked_again_when_expired,
+    autoapprove_skips_the_approval_page,
+    deny_and_approving_nothing_redirect_access_denied,
+    a_partial_approval_narrows_the_scope_and_is_remembered_per_scope,
+    implicit_puts_the_token_only_in_the_fragment,
+    state_is_echoed_byte_for_byte,
+    redirect_uris_must_match_exactly_or_the_user_sees_an_error_page,
+    errors_after_the_redirect_uri_is_trusted_go_back_to_the_client,
+    a_user_disabled_after_signing_in_must_sign_in_again,
+    an_approval_only_approves_the_request_its_page_showed,
+    a_double_submitted_approval_never_fails,
+    oversized_requests_are_refused_before_they_reach_the_session,
+    a_registration_changed_while_the_user_decided_is_respected,
+    codes_are_stored_only_as_hashes,
+);
+
+const WALKTHROUGH: &str =
+    "response_type=code&client_id=dev&redirect_uri=http://www.baidu.com&state=xyz";
+
+async fn the_documented_walkthrough_ends_with_a_code_and_tokens(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let browser = app.browser();
+    let first = browser.authorize(WALKTHROUGH).await;
+    assert_eq!((first.status, first.header("location")), (303, "/login"));
+    let login = browser.get("/login").await;
+    assert!(
+        login.body.contains("to continue to <strong>dev</strong>"),
+        "{}",
+        login.body
+    );
+    let signed_in = browser.sign_in("admin", "123456").await;
+    assert_eq!(signed_in.status, 303);
+    let back = signed_in.header("location");
+    assert!(back.starts_with("/oauth/authorize?"), "{back}");
+    assert_eq!(
+        params_of(&format!("http://x{back}")),
+        params_of(&format!("http://x/?{WALKTHROUGH}")),
+        "back to the same request"
+    );
+    let ask = browser.authorize(WALKTHROUGH).await;
+    assert_eq!(ask.header("location"), "/oauth/confirm_access");
+    let page = browser.get("/oauth/confirm_access").await;
+    assert!(
+        page.body
+            .contains(r#"Authorize <span class="client">dev</span>"#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"name="scope.app" value="true""#));
+    assert!(page.body.contains("www.baidu.com"));
+    let approved = browser.decide(true, &[("app", true)]).await;
+    let location = approved.header("location");
+    assert!(
+        location.starts_with("http://www.baidu.com/?code="),
+        "{location}"
+    );
+    let params = params_of(location);
+    assert_eq!(params["state"], "xyz");
+    let token = app
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &params["code"]),
+            ("client_id", "dev"),
+            ("client_secret", "11"),
+            ("redirect_uri", "http://www.baidu.com"),
+        ])
+        .await;
+    assert_eq!(token.json()["scope"], "app", "{}", token.body);
+    token.field("refresh_token");
+    // The same with HTTP Basic, for a second code.
+    let second = params_of(&browser.code_for(WALKTHROUGH).await)["code"].clone();
+    let basic = app
+        .token_basic(
+            ("dev", "11"),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &second),
+                ("redirect_uri", "http://www.baidu.com"),
+            ],
+        )
+        .await;
+    basic.field("access_token");
+}
+
+async fn approvals_are_remembered_for_a_month_and_asked_again_when_expired(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let browser = app.browser();
+    browser.code_for(WALKTHROUGH).await;
+    let again = browser.authorize(WALKTHROUGH).await;
+    assert!(
+        again
+            .header("location")
+            .starts_with("http://www.baidu.com/?code="),
+        "not asked again"
+    );
+    use auth_server::db::schema::oauth_approvals::dsl::*;
+    use diesel::prelude::*;
+    let mut conn = app.store.conn().unwrap();
+    let (saved_status, expiry): (Option<String>, Option<chrono::NaiveDateTime>) = oauth_approvals
+        .filter(userid.eq("admin"))
+        .filter(clientid.eq("dev"))
+        .filter(scope.eq("app"))
+        .select((status, expiresat))
+        .first(&mut *conn)
+        .unwrap();
+    assert_eq!(saved_status.as_deref(), Some("APPROVED"));
+    let days = (expiry.unwrap() - chrono::Utc::now().naive_utc()).num_days();
+    assert!(
+        (27..=31).contains(&days),
+        "a calendar month, got {days} days"
+    );
+    diesel::update(oauth_approvals)
+        .set(expiresat.eq(Some(
+            chrono::Utc::now().naive_utc() - chrono::Duration::seconds(1),
+        )))
+        .execute(&mut *conn)
+        .unwrap();
+    drop(conn);
+    assert_eq!(
+        browser.authorize(WALKTHROUGH).await.header("location"),
+        "/oauth/confirm_access"
+    );
+}
+
+async fn autoapprove_skips_the_approval_page(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    for (id, autoapprove, asked) in [
+        ("auto", "true", false),
+        ("pattern", "ap+,read", false),
+        ("never", "false", true),
+        ("partial", "read", true),
+    ] {
+        app.add_client(id, "authorization_code", |row| {
+            row.autoapprove = Some(autoapprove.into());
+            row.web_server_redirect_uri = Some("https://client.example/cb".into());
+        });
+        let browser = app.browser();
+        browser.sign_in("admin", "123456").await;
+        let answer = browser
+            .authorize(&format!(
+                "response_type=code&client_id={id}&scope=app%20read"
+            ))
+            .await;
+        assert_eq!(
+            answer.header("location") == "/oauth/confirm_access",
+            asked,
+            "{id}: {}",
+            answer.header("location")
+        );
+    }
+}
+
+async fn deny_and_approving_nothing_redirect_access_denied(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let browser = app.browser();
+    browser.sign_in("admin", "123456").await;
+    browser.authorize(WALKTHROUGH).await;
+    let denied = browser.decide(false, &[("app", true)]).await;
+    assert_eq!(
+        denied.header("location"),
+        "http://www.baidu.com/?error=access_denied&error_description=User+denied+access&state=xyz"
+    );
+    browser.authorize(WALKTHROUGH).await;
+    let nothing = browser.decide(true, &[("app", false)]).await;
+    assert_eq!(
+        params_of(nothing.header("location"))["error"],
+        "access_denied"
+    );
+    // A denial is not remembered as an approval: the next request asks again.
+    assert_eq!(
+        browser.authorize(WALKTHROUGH).await.header("location"),
+        "/oauth/confirm_access"
+    );
+}
+
+async fn a_partial_approval_narrows_the_scope_and_is_remembered_per_scope(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.add_client("two", "authorization_code", |row| {
+        row.web_server_redirect_uri = Some("https://client.example/cb".into());
+    });
+    let browser = app.browser();
+    browser.sign_in("admin", "123456").await;
+    let query = "response_type=code&client_id=two&scope=app+read";
+    browser.authorize(query).await;
+    let page = browser.get("/oauth/confirm_access").await;
+    assert!(page.body.contains("scope.app") && page.body.contains("scope.read"));
+    browser.authorize(query).await;
+    let location = browser
+        .decide(true, &[("app", false), ("read", true)])
+        .await
+        .header("location")
+        .to_owned();
+    let token = app
+        .token_basic(
+            ("two", "s3cret"),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &params_of(&location)["code"]),
+            ],
+        )
+        .await;
+    assert_eq!(token.json()["scope"], "read", "{}", token.body);
+    // Asking for what was approved goes through; asking for the denied scope asks again.
+    assert!(browser
+        .authorize("response_type=code&client_id=two&scope=read")
+        .await
+        .header("location")
+        .contains("code="));
+    assert_eq!(
+        browser.authorize(query).await.header("location"),
+        "/oauth/confirm_access"
+    );
+}
+
+async fn implicit_puts_the_token_only_in_the_fragment(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let browser = app.browser();
+    let location = browser
+        .code_for("response_type=token&client_id=dev&redirect_uri=http://www.baidu.com&state=xyz")
+        .await;
+    assert!(
+        location.starts_with("http://www.baidu.com/#access_token="),
+        "{location}"
+    );
+    let url = url::Url::parse(&location).unwrap();
+    assert_eq!(url.query(), None, "nothing in the query");
+    let fragment = url.fragment().unwrap();
+    let keys: Vec<&str> = fragment
+        .split('&')
+        .map(|p| p.split('=').next().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        ["access_token", "token_type", "expires_in", "state"],
+        "{fragment}"
+    );
+    let params = params_of(&location);
+    assert_eq!(
+        (
+            params["token_type"].as_str(),
+            params["expires_in"].as_str(),
+            params["state"].as_str()
+        ),
+        ("bearer", "3600", "xyz")
+    );
+    let check = app
+        .post_form(
+            "/oauth/check_token",
+            &[("token", &params["access_token"])],
+            Some(("resource", "resource-secret")),
+        )
+        .await;
+    assert_eq!(check.json()["user_name"], "admin");
+    // A client without the implicit grant gets unauthorized_client, in the fragment.
+    app.add_client("codeonly", "authorization_code", |row| {
+        row.web_server_redirect_uri = Some("https://c.example/cb".into())
+    });
+    let refused = browser
+        .authorize("response_type=token&client_id=codeonly&state=s")
+        .await;
+    assert_eq!(
+        refused.header("location"),
+        "https://c.example/cb#error=unauthorized_client&error_description=Unauthorized+grant+type%3A+implicit&state=s"
+    );
+}
+
+async fn state_is_echoed_byte_for_byte(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let browser = app.browser();
+    let state = "a b+c&d=e/f?g%h#i\u{e9}<script>";
+    let query = format!(
+        "response_type=code&client_id=dev&redirect_uri=http://www.baidu.com&state={}",
+        form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()
+    );
+    let location = browser.code_for(&query).await;
+    assert_eq!(params_of(&location)["state"], state);
+    let error = browser
+        .authorize(&query.replace("response_type=code", "response_type=nope"))
+        .await;
+    assert_eq!(params_of(error.header("location"))["state"], state);
+}
+
+async fn redirect_uris_must_match_exactly_or_the_user_sees_an_error_page(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.add_client("web", "authorization_code", |row| {
+        row.web_server_redirect_uri = Some("https://client.example/cb".into());
+    });
+    app.add_client("two-uris", "authorization_code", |row| {
+        row.web_server_redirect_uri = Some("https://a.example/cb,https://b.example/cb".into());
+    });
+    app.add_client("no-uri", "authorization_code", |row| {
+        row.web_server_redirect_uri = None
+    });
+    let browser = app.browser();
+    browser.sign_in("admin", "123456").await;
+    for attack in [
+        "https://client.example/cb/x",
+        "https://client.example/cb?x=1",
+        "https://client.example/cb#frag",
+        "HTTPS://client.example/cb",
+        "https://CLIENT.example/cb",
+        "https://client.example/cb/..;/evil",
+        "https://client.example@evil.example/cb",
+        "https://client.example/%63b",
+        "https://client.example/cb/",
+        "https://evil.example/cb",
+        "javascript:alert(1)",
+    ] {
+        let query = format!(
+            "response_type=code&client_id=web&state=s&redirect_uri={}",
+            form_urlencoded::byte_serialize(attack.as_bytes()).collect::<String>()
+        );
+        let answer = browser.authorize(&query).await;
+        assert_eq!(answer.status, 400, "{attack}");
+        assert!(
+            answer.headers.get("location").is_none(),
+            "{attack} must not redirect"
+        );
+        assert!(answer
+            .body
+            .contains("redirect_uri is missing, ambiguous or not registered"));
+        assert_eq!(answer.header("content-type"), "text/html; charset=utf-8");
+    }
+    // Missing: fine with one registered URI, an error page with two or none.
+    assert_eq!(
+        browser
+            .authorize("response_type=code&client_id=web&state=s")
+            .await
+            .header("location"),
+        "/oauth/confirm_access",
+        "the one registered URI is used"
+    );
+    for id in ["two-uris", "no-uri"] {
+        let answer = browser
+            .authorize(&format!("response_type=code&client_id={id}&state=s"))
+            .await;
+        assert_eq!(answer.status, 400, "{id}");
+        assert!(answer.headers.get("location").is_none());
+    }
+    for query in [
+        "response_type=code&client_id=nobody&redirect_uri=http://www.baidu.com",
+        "response_type=code&redirect_uri=http://www.baidu.com",
+    ] {
+        let answer = browser.authorize(query).await;
+        assert_eq!(answer.status, 400);
+        assert!(answer.headers.get("location").is_none());
+        assert!(answer.body.contains("Unknown client"), "{}", answer.body);
+    }
+}
+
+async fn errors_after_the_redirect_uri_is_trusted_go_back_to_the_client(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let browser = app.browser();
+    let base = "client_id=dev&redirect_uri=http://www.baidu.com&state=s";
+    for (query, error) in [
+        (base.to_string(), "invalid_request"),
+        (
+            format!("response_type=code+token&{base}"),
+            "unsupported_response_type",
+        ),
+        (
+            format!("response_type=code&scope=admin&{base}"),
+            "invalid_scope",
+        ),
+        (
+            format!("response_type=code&scope=a%22b&{base}"),
+            "invalid_scope",
+        ),
+        (
+            format!("response_type=code&code_challenge=short&code_challenge_method=S256&{base}"),
+            "invalid_request",
+        ),
+        (
+            format!(
+                "response_type=code&code_challenge={}&code_challenge_method=S512&{base}",
+                "a".repeat(43)
+            ),
+            "invalid_request",
+        ),
+    ] {
+        let answer = browser.authorize(&query).await;
+        assert_eq!(answer.status, 303, "{query}: {}", answer.body);
+        let params = params_of(answer.header("location"));
+        assert_eq!(params["error"], error, "{query}");
+        assert_eq!(params["state"], "s");
+    }
+    let repeated = browser
+        .authorize(&format!("response_type=code&{base}&state=t"))
+        .await;
+    assert_eq!(
+        repeated.status, 400,
+        "a repeated parameter cannot be trusted: a page, no redirect"
+    );
+    assert!(repeated.headers.get("location").is_none());
+}
+
+async fn a_user_disabled_after_signing_in_must_sign_in_again(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let browser = app.browser();
+    browser.sign_in("admin", "123456").await;
+    {
+        use auth_server::db::schema::users::dsl::*;
+        use diesel::prelude::*;
+        diesel::update(users.find("admin"))
+            .set(enabled.eq(false))
+            .execute(&mut *app.store.conn().unwrap())
+            .unwrap();
+    }
+    assert_eq!(
+        browser.authorize(WALKTHROUGH).await.header("location"),
+        "/login"
+    );
+    let refused = browser.sign_in("admin", "123456").await;
+    assert_eq!(refused.header("location"), "/login?error=disabled");
+    assert!(browser
+        .get("/login?error=disabled")
+        .await
+        .body
+        .contains("This account is disabled."));
+}
+
+/// A forged navigation replaces the request waiting for approval; the victim's click on the page
+/// that named `dev` must not approve the attacker's client.
+async fn an_approval_only_approves_the_request_its_page_showed(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.add_client("evil", "authorization_code", |row| {
+        row.web_server_redirect_uri = Some("https://evil.example/cb".into())
+    });
+    let victim = app.browser();
+    victim.sign_in("admin", "123456").await;
+    victim.authorize(WALKTHROUGH).await;
+    let page = victim.get("/oauth/confirm_access").await;
+    let (csrf, id) = (
+        crate::helpers::csrf_of(&page.body),
+        crate::helpers::field_of(&page.body, "authorization_id"),
+    );
+    // The attacker makes the victim's browser open another authorization request.
+    victim
+        .authorize("response_type=code&client_id=evil&state=attacker")
+        .await;
+    let clicked = victim
+        .post(
+            "/oauth/authorize",
+            &[
+                ("user_oauth_approval", "true"),
+                ("scope.app", "true"),
+                ("_csrf", &csrf),
+                ("authorization_id", &id),
+            ],
+        )
+        .await;
+    assert_eq!(clicked.status, 400, "{}", clicked.body);
+    assert!(
+        clicked.headers.get("location").is_none(),
+        "nothing issued to anyone"
+    );
+    assert!(clicked
+        .body
+        .contains("No authorization request is waiting for this approval"));
+    // Nor without the id at all.
+    let bare = victim
+        .post(
+            "/oauth/authorize",
+            &[("user_oauth_approval", "true"), ("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(bare.status, 400);
+    // No approval was remembered for evil.
+    assert_eq!(
+        victim
+            .authorize("response_type=code&client_id=evil&state=s")
+            .await
+            .header("location"),
+        "/oauth/confirm_access"
+    );
+}
+
+async fn a_double_submitted_approval_never_fails(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let browser = app.browser();
+    browser.sign_in("admin", "123456").await;
+    for _ in 0..4 {
+        browser.authorize(WALKTHROUGH).await;
+        let page = browser.get("/oauth/confirm_access").await;
+        let (csrf, id) = (
+            crate::helpers::csrf_of(&page.body),
+            crate::helpers::field_of(&page.body, "authorization_id"),
+        );
+        let form = [
+            ("user_oauth_approval", "true"),
+            ("scope.app", "true"),
+            ("_csrf", csrf.as_str()),
+            ("authorization_id", id.as_str()),
+        ];
+        let clicks =
+            futures_util::future::join_all((0..4).map(|_| browser.post("/oauth/authorize", &form)))
+                .await;
+        for click in &clicks {
+            assert_ne!(click.status, 500, "{}", click.body);
+        }
+        assert!(clicks.iter().any(|c| c.status == 303));
+        // Forget the approval again, so the next round is asked too.
+        use auth_server::db::schema::oauth_approvals::dsl::*;
+        use diesel::prelude::*;
+        diesel::delete(oauth_approvals)
+            .execute(&mut *app.store.conn().unwrap())
+            .unwrap();
+    }
+}
+
+async fn oversized_requests_are_refused_before_they_reach_the_session(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let browser = app.browser();
+    // Unknown parameters are ignored and never stored.
+    let padded = browser
+        .authorize(&format!("{WALKTHROUGH}&padding={}", "x".repeat(3000)))
+        .await;
+    assert_eq!((padded.status, padded.header("location")), (303, "/login"));
+    let cookie_sizes: Vec<usize> = padded
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.len())
+        .collect();
+    assert!(cookie_sizes.iter().all(|n| *n < 4000), "{cookie_sizes:?}");
+    // A long state is refused back to the client, without echoing it.
+    let long_state = browser
+        .authorize(&format!(
+            "response_type=code&client_id=dev&redirect_uri=http://www.baidu.com&state={}",
+            "%C3%A9".repeat(300)
+        ))
+        .await;
+    let params = params_of(long_state.header("location"));
+    assert_eq!(params["error"], "invalid_request");
+    assert_eq!(params["error_description"], "Parameter too long: state");
+    assert!(!params.contains_key("state"));
+    // Known parameters too long to keep: an error page, still with the security headers.
+    let huge = browser
+        .authorize(&format!("{WALKTHROUGH}&scope={}", "a".repeat(2100)))
+        .await;
+    assert_eq!(huge.status, 400, "{}", huge.body);
+    assert_eq!(huge.header("x-frame-options"), "DENY");
+    assert!(huge.body.contains("Parameter too long"), "{}", huge.body);
+}
+
+async fn a_registration_changed_while_the_user_decided_is_respected(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.add_client("moving", "authorization_code", |row| {
+        row.web_server_redirect_uri = Some("https://old.example/cb".into())
+    });
+    let browser = app.browser();
+    browser.sign_in("admin", "123456").await;
+    browser
+        .authorize("response_type=code&client_id=moving&state=s")
+        .await;
+    {
+        use auth_server::db::schema::oauth_client_details::dsl::*;
+        use diesel::prelude::*;
+        diesel::update(oauth_client_details.find("moving"))
+            .set(web_server_redirect_uri.eq(Some("https://new.example/cb")))
+            .execute(&mut *app.store.conn().unwrap())
+            .unwrap();
+    }
+    let decided = browser.decide(true, &[]).await;
+    assert_eq!(decided.status, 400, "{}", decided.body);
+    assert!(
+        decided.headers.get("location").is_none(),
+        "never sent to the old URI"
+    );
+}
+
+async fn codes_are_stored_only_as_hashes(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let code = params_of(&app.browser().code_for(WALKTHROUGH).await)["code"].clone();
+    let stored = auth_server::db::codes::find(
+        &mut app.store.conn().unwrap(),
+        &auth_server::domain::token_value::hash(&code),
+    )
+    .unwrap()
+    .expect("stored under its hash");
+    assert_ne!(stored.code, code);
+    assert_eq!(stored.user_name, "admin");
+    assert_eq!(
+        stored.expires_at - stored.issued_at,
+        300,
+        "5 minutes by default"
+    );
+}

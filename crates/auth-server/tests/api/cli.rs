@@ -1,0 +1,331 @@
+//! The `auth-server` command line, run as a user runs it.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use crate::helpers::{start, test_settings, Backend, TestDb};
+use crate::on_both_backends;
+
+on_both_backends!(clients_and_users_managed_from_the_cli_get_tokens);
+
+const BIN: &str = env!("CARGO_BIN_EXE_auth-server");
+
+fn run(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("APP__DATABASE__URL", url)
+        .env("APP__SECURITY__BCRYPT_COST", "4")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("auth-server runs");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn ok(url: &str, args: &[&str]) -> String {
+    let output = run(url, args, None);
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn fails(url: &str, args: &[&str], code: i32, message: &str) {
+    let output = run(url, args, None);
+    assert_eq!(output.status.code(), Some(code), "{args:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(message),
+        "{args:?}: expected {message:?} in {stderr}"
+    );
+}
+
+async fn clients_and_users_managed_from_the_cli_get_tokens(backend: Backend) {
+    let Some((db, url)) = TestDb::create(backend) else {
+        return;
+    };
+    assert!(ok(&url, &["migrate"]).contains("up to date"));
+    let add = [
+        "client",
+        "add",
+        "--client-id",
+        "ci",
+        "--secret",
+        "ci-secret",
+        "--scope",
+        "read,write",
+        "--grant-types",
+        "password,client_credentials,refresh_token",
+        "--authorities",
+        "ROLE_CI",
+        "--access-token-validity",
+        "900",
+        "--redirect-uri",
+        "https://ci.example.com/cb",
+    ];
+    assert!(ok(&url, &add).contains("client ci added"));
+    fails(&url, &add, 1, r#"client "ci" already exists"#);
+    fails(
+        &url,
+        &["client", "add", "--client-id", "x", "--bogus"],
+        2,
+        "unexpected argument '--bogus'",
+    );
+    fails(
+        &url,
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "x",
+            "--grant-types",
+            "pasword",
+        ],
+        1,
+        "unknown grant type \"pasword\"",
+    );
+    fails(
+        &url,
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "x",
+            "--redirect-uri",
+            "https://x/cb#f",
+        ],
+        1,
+        "fragment",
+    );
+    fails(
+        &url,
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "x",
+            "--access-token-validity",
+            "soon",
+        ],
+        2,
+        "invalid value 'soon'",
+    );
+    fails(
+        &url,
+        &["client", "add", "--client-id", "a:b"],
+        1,
+        "must not contain ':'",
+    );
+
+    let list = ok(&url, &["client", "list"]);
+    assert!(
+        list.contains("ci") && list.contains("password,client_credentials,refresh_token"),
+        "{list}"
+    );
+    let show = ok(&url, &["client", "show", "--client-id", "ci"]);
+    assert!(
+        show.contains("client_secret:           set (bcrypt)"),
+        "{show}"
+    );
+    assert!(show.contains("access_token_validity:   900"), "{show}");
+    assert!(!show.contains("ci-secret"), "the secret is never shown");
+    fails(
+        &url,
+        &["client", "show", "--client-id", "nope"],
+        1,
+        r#"no client "nope""#,
+    );
+
+    // A password from standard input stays out of `ps` and the shell history.
+    let added = run(
+        &url,
+        &[
+            "user",
+            "add",
+            "--username",
+            "dora",
+            "--authorities",
+            "ROLE_USER,ROLE_OPS",
+        ],
+        Some("first\n"),
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    fails(
+        &url,
+        &["user", "add", "--username", "dora", "--password", "x"],
+        1,
+        r#"user "dora" already exists"#,
+    );
+    let users = ok(&url, &["user", "list"]);
+    assert!(
+        users.contains("dora") && users.contains("ROLE_OPS,ROLE_USER"),
+        "{users}"
+    );
+    assert!(ok(
+        &url,
+        &[
+            "user",
+            "passwd",
+            "--username",
+            "dora",
+            "--password",
+            "second"
+        ]
+    )
+    .contains("changed"));
+    fails(
+        &url,
+        &["user", "passwd", "--username", "nobody", "--password", "x"],
+        1,
+        r#"no user "nobody""#,
+    );
+    assert!(ok(&url, &["seed-demo"]).contains("inserted client dev"));
+    assert!(ok(&url, &["seed-demo"]).contains("already present"));
+
+    let mut settings = test_settings(&url);
+    settings.demo.seed = false;
+    settings.security.client_cache_seconds = 1;
+    let app = start(db, settings).await;
+    let token = app
+        .token_basic(
+            ("ci", "ci-secret"),
+            &[
+                ("grant_type", "password"),
+                ("username", "dora"),
+                ("password", "second"),
+            ],
+        )
+        .await;
+    assert_eq!(token.json()["expires_in"], 900, "{}", token.body);
+    assert_eq!(token.json()["scope"], "read write");
+    app.token_basic(
+        ("ci", "ci-secret"),
+        &[
+            ("grant_type", "password"),
+            ("username", "dora"),
+            ("password", "first"),
+        ],
+    )
+    .await
+    .assert_error(400, "invalid_grant", "Bad credentials");
+
+    assert!(ok(&url, &["user", "remove", "--username", "dora"]).contains("removed"));
+    assert!(ok(&url, &["client", "remove", "--client-id", "ci"]).contains("removed"));
+    fails(
+        &url,
+        &["client", "remove", "--client-id", "ci"],
+        1,
+        r#"no client "ci""#,
+    );
+    // A running server sees the removal once its memory of the client expires
+    // (security.client_cache_seconds, 1 s here).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.token_basic(("ci", "ci-secret"), &[("grant_type", "client_credentials")])
+        .await
+        .assert_error(401, "invalid_client", "Bad client credentials");
+}
+
+#[test]
+fn a_bad_configuration_value_stops_the_server_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("a.db").display());
+    for (variable, value, message) in [
+        ("APP__SERVER__PORT", "eighty", "for key `server.port`"),
+        ("APP__TOKENS__FORMAT", "jwt", "`tokens.format`"),
+        (
+            "APP__SECURITY__BCRYPT_COST",
+            "99",
+            "security.bcrypt_cost must be between 4 and 31",
+        ),
+        ("APP__DEMO__SEED", "perhaps", "`demo.seed`"),
+        (
+            "APP__SESSION__KEY",
+            "short",
+            "session.key must be at least 64 bytes",
+        ),
+    ] {
+        let output = Command::new(BIN)
+            .env("APP__DATABASE__URL", &url)
+            .env(variable, value)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{variable}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{variable}: {stderr}");
+    }
+    let output = Command::new(BIN)
+        .args(["--config", "/nonexistent.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent.toml does not exist"));
+    let file = dir.path().join("auth.toml");
+    std::fs::write(
+        &file,
+        format!("[database]\nurl = \"{url}\"\n[tokens]\naccess_token_validity = \"long\"\n"),
+    )
+    .unwrap();
+    let output = Command::new(BIN)
+        .args(["--config", file.to_str().unwrap(), "migrate"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("tokens.access_token_validity"), "{stderr}");
+}
+
+#[test]
+fn a_config_file_changes_what_it_names_and_the_environment_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("auth.toml");
+    let db = dir.path().join("from-file.db");
+    std::fs::write(
+        &file,
+        format!("[database]\nurl = \"sqlite://{}\"\n", db.display()),
+    )
+    .unwrap();
+    let output = Command::new(BIN)
+        .args(["--config", file.to_str().unwrap(), "migrate"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(db.exists(), "database.url came from the file");
+    let env_db = dir.path().join("from-env.db");
+    let output = Command::new(BIN)
+        .args(["--config", file.to_str().unwrap(), "migrate"])
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("alias.db").display()),
+        )
+        .env(
+            "APP__DATABASE__URL",
+            format!("sqlite://{}", env_db.display()),
+        )
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(
+        env_db.exists(),
+        "APP__DATABASE__URL wins over the file and DATABASE_URL"
+    );
+    assert!(!dir.path().join("alias.db").exists());
+}

@@ -1,0 +1,20 @@
+//! The auth server as its users see it: HTTP against the real app on a random port, each test with
+//! its own database, on SQLite always and on PostgreSQL when TEST_DATABASE_URL is set.
+
+mod helpers;
+
+mod authorization_code;
+mod authorize;
+mod caches;
+mod cli;
+mod client_authentication;
+mod client_credentials;
+mod introspection;
+mod logging;
+mod pages;
+mod password;
+mod protected;
+mod refresh_token;
+mod request_errors;
+mod spring_database;
+mod storage;

@@ -1,0 +1,113 @@
+//! The introspection cache: bounded in size and in time, keyed by a hash of the token.
+//!
+//! A positive answer lives `cache_ttl_seconds` at most and never past the token's `exp`; a negative
+//! one `negative_cache_ttl_seconds`. Concurrent requests for one uncached token share a single
+//! introspection call (moka's `try_get_with`). Failures are not cached: the next request asks again,
+//! so the server recovers as soon as the authorization server does.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use moka::future::Cache;
+use moka::Expiry;
+use sha2::{Digest, Sha256};
+use shared::guard::{TokenClaims, TokenValidator, Validation, ValidationFuture};
+use shared::{ApiError, ErrorCode};
+
+use super::IntrospectionClient;
+use crate::settings::IntrospectionSettings;
+
+/// SHA-256 of the token: the cache never holds token values.
+type Key = [u8; 32];
+
+#[derive(Clone)]
+struct Verdict(Option<Arc<TokenClaims>>);
+
+struct Lifetimes {
+    positive: Duration,
+    negative: Duration,
+}
+
+fn seconds_until(exp: i64) -> Duration {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    Duration::from_secs(exp.saturating_sub(now).max(0) as u64)
+}
+
+impl Expiry<Key, Verdict> for Lifetimes {
+    fn expire_after_create(&self, _: &Key, verdict: &Verdict, _: Instant) -> Option<Duration> {
+        Some(match &verdict.0 {
+            None => self.negative,
+            Some(claims) => match claims.expires_at {
+                Some(exp) => self.positive.min(seconds_until(exp)),
+                None => self.positive,
+            },
+        })
+    }
+}
+
+pub struct CachingValidator {
+    client: Arc<IntrospectionClient>,
+    cache: Cache<Key, Verdict>,
+}
+
+impl CachingValidator {
+    pub fn new(client: Arc<IntrospectionClient>, settings: &IntrospectionSettings) -> Self {
+        let cache = Cache::builder()
+            .max_capacity(settings.cache_capacity)
+            .expire_after(Lifetimes {
+                positive: Duration::from_secs(settings.cache_ttl_seconds),
+                negative: Duration::from_secs(settings.negative_cache_ttl_seconds),
+            })
+            .build();
+        Self { client, cache }
+    }
+
+    pub fn client(&self) -> &IntrospectionClient {
+        &self.client
+    }
+
+    pub fn cached_tokens(&self) -> u64 {
+        self.cache.entry_count()
+    }
+
+    /// moka applies buffered writes and expiries on whichever thread trips its housekeeping; a burst
+    /// of tokens expiring together then stalls one request (measured: over 500 ms after 10,000
+    /// tokens expired at once). This task does the housekeeping every 100 ms instead, in small
+    /// pieces, on the runtime it is spawned on.
+    pub fn maintain_in_background(&self) {
+        let cache = self.cache.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                cache.run_pending_tasks().await;
+            }
+        });
+    }
+}
+
+impl TokenValidator for CachingValidator {
+    fn validate<'a>(&'a self, token: &'a str) -> ValidationFuture<'a> {
+        Box::pin(async move {
+            let key: Key = Sha256::digest(token.as_bytes()).into();
+            let verdict = self
+                .cache
+                .try_get_with(key, async {
+                    self.client
+                        .introspect(token)
+                        .await
+                        .map(|claims| Verdict(claims.map(Arc::new)))
+                })
+                .await
+                .map_err(|e: Arc<ApiError>| {
+                    ApiError::new(ErrorCode::IntrospectionUnavailable).with_cause(&e)
+                })?;
+            Ok(match verdict.0 {
+                Some(claims) => Validation::Active(claims),
+                None => Validation::Invalid,
+            })
+        })
+    }
+}

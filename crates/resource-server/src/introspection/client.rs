@@ -1,0 +1,155 @@
+//! One introspection call: HTTP Basic as the configured client, `token=…` in a form body.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use shared::guard::TokenClaims;
+use shared::{ApiError, CheckTokenResponse, ErrorBody, ErrorCode, IntrospectionResponse, Scope};
+
+use crate::settings::{IntrospectionSettings, Protocol};
+
+pub struct IntrospectionClient {
+    http: reqwest::Client,
+    url: String,
+    protocol: Protocol,
+    client_id: String,
+    client_secret: SecretString,
+    calls: AtomicU64,
+}
+
+fn unavailable(cause: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ErrorCode::IntrospectionUnavailable).with_cause(cause)
+}
+
+impl IntrospectionClient {
+    pub fn new(settings: &IntrospectionSettings) -> Result<Self, String> {
+        shared::tls::install_crypto_provider();
+        let timeout = Duration::from_millis(settings.timeout_ms);
+        let mut http = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .https_only(settings.url.starts_with("https://"));
+        if let Some(ca_file) = &settings.ca_file {
+            let pem = std::fs::read(ca_file).map_err(|e| {
+                format!(
+                    "introspection.ca_file: cannot read {}: {e}",
+                    ca_file.display()
+                )
+            })?;
+            let ca = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                format!(
+                    "introspection.ca_file: {} is not a PEM certificate: {e}",
+                    ca_file.display()
+                )
+            })?;
+            http = http.add_root_certificate(ca);
+        }
+        let http = http
+            .build()
+            .map_err(|e| format!("introspection client: {e}"))?;
+        Ok(Self {
+            http,
+            url: settings.url.clone(),
+            protocol: settings.protocol,
+            client_id: settings.client_id.clone(),
+            client_secret: settings.client_secret.clone(),
+            calls: AtomicU64::new(0),
+        })
+    }
+
+    /// How many introspection requests were sent since start.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// `Ok(None)`: the authorization server says the token is not (or no longer) valid.
+    /// `Err`: it could not be asked, or answered something unusable; the caller fails closed.
+    pub async fn introspect(&self, token: &str) -> Result<Option<TokenClaims>, ApiError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let response = self
+            .http
+            .post(&self.url)
+            .basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))
+            // Only access tokens may pass; an RFC 7662 server may search other kinds too.
+            .form(&[("token", token), ("token_type_hint", "access_token")])
+            .send()
+            .await
+            .map_err(|e| unavailable(format!("introspection at {}: {e}", self.url)))?;
+        let status = response.status();
+        if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+            log::error!(
+                "{} refused our credentials ({status}): check introspection.client_id and client_secret, \
+                 and that the client may introspect",
+                self.url
+            );
+            return Err(unavailable(format!("introspection answered {status}")));
+        }
+        match self.protocol {
+            Protocol::CheckToken => check_token_answer(status, response).await,
+            Protocol::Rfc7662 => rfc7662_answer(status, response).await,
+        }
+    }
+}
+
+/// Spring answers 200 with the token's attributes, or 400 `invalid_token` when it does not know
+/// the token or it expired.
+async fn check_token_answer(
+    status: StatusCode,
+    response: reqwest::Response,
+) -> Result<Option<TokenClaims>, ApiError> {
+    if status == StatusCode::BAD_REQUEST {
+        let body: ErrorBody = response.json().await.map_err(unavailable)?;
+        return match body.error.as_str() {
+            "invalid_token" => Ok(None),
+            other => Err(unavailable(format!("check_token answered 400 {other}"))),
+        };
+    }
+    if status != StatusCode::OK {
+        return Err(unavailable(format!("check_token answered {status}")));
+    }
+    let body: CheckTokenResponse = response.json().await.map_err(unavailable)?;
+    if !body.active {
+        return Ok(None);
+    }
+    Ok(Some(TokenClaims {
+        scope: Scope::from_tokens(body.scope).map_err(unavailable)?,
+        client_id: body.client_id,
+        user_name: body.user_name,
+        authorities: body.authorities,
+        audience: body.aud,
+        expires_at: body.exp,
+    }))
+}
+
+async fn rfc7662_answer(
+    status: StatusCode,
+    response: reqwest::Response,
+) -> Result<Option<TokenClaims>, ApiError> {
+    if status != StatusCode::OK {
+        return Err(unavailable(format!("introspection answered {status}")));
+    }
+    let body: IntrospectionResponse = response.json().await.map_err(unavailable)?;
+    if !body.active {
+        return Ok(None);
+    }
+    // A refresh token (or anything but a bearer access token) is active, but not for us.
+    if let Some(kind) = &body.token_type {
+        if !kind.eq_ignore_ascii_case("bearer") && kind != "access_token" {
+            return Ok(None);
+        }
+    }
+    let client_id = body
+        .client_id
+        .ok_or_else(|| unavailable("an active introspection answer without client_id"))?;
+    Ok(Some(TokenClaims {
+        scope: Scope::parse(body.scope.as_deref().unwrap_or_default()).map_err(unavailable)?,
+        client_id,
+        user_name: body.username,
+        authorities: body.authorities,
+        audience: body.aud,
+        expires_at: body.exp,
+    }))
+}

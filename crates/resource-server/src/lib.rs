@@ -1,0 +1,6 @@
+//! The protected API: `/hi` and `/me` behind the shared bearer guard, tokens validated by
+//! introspection against the authorization server, answers cached.
+
+pub mod introspection;
+pub mod settings;
+pub mod startup;

@@ -1,0 +1,122 @@
+//! The introspection cache: one call for many requests, and never past a token's life.
+
+use std::time::Duration;
+
+use crate::helpers::{spawn_auth, spawn_resource, stub};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_requests_for_one_token_cause_one_introspection() {
+    // The stub answers slowly, so all fifty requests arrive while the first call is in flight.
+    let spring = stub(
+        200,
+        r#"{"active":true,"client_id":"dev","scope":["app"],"exp":4102444800}"#,
+        Duration::from_millis(300),
+    )
+    .await;
+    let resource = spawn_resource(&spring.url, |_| {}).await;
+    let answers = futures_util::future::join_all((0..50).map(|_| resource.hi("one-token"))).await;
+    assert!(answers.iter().all(|a| a.status == 200), "{answers:?}");
+    assert_eq!(
+        spring.calls(),
+        1,
+        "one introspection for fifty concurrent requests"
+    );
+    for _ in 0..20 {
+        assert_eq!(resource.hi("one-token").await.status, 200);
+    }
+    assert_eq!(
+        spring.calls(),
+        1,
+        "later requests are answered from the cache"
+    );
+    assert_eq!(resource.introspection_calls().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_past_its_exp_is_refused_even_when_cached() {
+    let auth = spawn_auth().await;
+    let resource = spawn_resource(&format!("{}/oauth/check_token", auth.address), |s| {
+        s.introspection.cache_ttl_seconds = 300;
+    })
+    .await;
+    auth.add_client("brief", |row| row.access_token_validity = Some(2));
+    let token = auth.client_token("brief", "s3cret").await;
+    assert_eq!(resource.hi(&token).await.status, 200);
+    assert_eq!(resource.hi(&token).await.status, 200);
+    assert_eq!(
+        resource.introspection_calls().await,
+        1,
+        "the second answer came from the cache"
+    );
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    resource
+        .hi(&token)
+        .await
+        .assert_error(401, "invalid_token", "Invalid access token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_stops_passing_within_the_cache_ttl() {
+    let auth = spawn_auth().await;
+    let resource = spawn_resource(&format!("{}/oauth/check_token", auth.address), |s| {
+        s.introspection.cache_ttl_seconds = 1;
+    })
+    .await;
+    let token = auth.user_token().await;
+    assert_eq!(resource.hi(&token).await.status, 200);
+    {
+        use auth_server::db::schema::oauth_access_token::dsl::*;
+        use diesel::prelude::*;
+        diesel::delete(oauth_access_token.find(auth_server::domain::token_value::hash(&token)))
+            .execute(&mut *auth.store.conn().unwrap())
+            .unwrap();
+    }
+    // Until the cached answer expires, the revoked token still passes: that is the staleness the
+    // README documents (cache_ttl_seconds).
+    assert_eq!(resource.hi(&token).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(resource.hi(&token).await.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn negative_answers_are_cached_briefly() {
+    let spring = stub(
+        400,
+        r#"{"error":"invalid_token","error_description":"Token was not recognised"}"#,
+        Duration::ZERO,
+    )
+    .await;
+    let resource = spawn_resource(&spring.url, |s| {
+        s.introspection.negative_cache_ttl_seconds = 1
+    })
+    .await;
+    for _ in 0..5 {
+        resource
+            .hi("bad-token")
+            .await
+            .assert_error(401, "invalid_token", "Invalid access token");
+    }
+    assert_eq!(spring.calls(), 1);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(resource.hi("bad-token").await.status, 401);
+    assert_eq!(
+        spring.calls(),
+        2,
+        "asked again once the negative answer expired"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_ttl_disables_the_positive_cache() {
+    let spring = stub(
+        200,
+        r#"{"active":true,"client_id":"dev","scope":["app"]}"#,
+        Duration::ZERO,
+    )
+    .await;
+    let resource = spawn_resource(&spring.url, |s| s.introspection.cache_ttl_seconds = 0).await;
+    for _ in 0..3 {
+        assert_eq!(resource.hi("t").await.status, 200);
+    }
+    assert_eq!(spring.calls(), 3);
+}

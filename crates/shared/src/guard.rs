@@ -1,0 +1,291 @@
+//! Resource protection (RFC 6750), the same on both servers: take the bearer token from the
+//! `Authorization` header or the `access_token` query parameter (never both), ask a validator what
+//! it stands for, check audience and scope, and answer 401/403 with a `WWW-Authenticate` challenge.
+//!
+//! The auth server's validator reads its own token store; the resource server's calls
+//! introspection. Handlers take [`Authenticated`] as their first argument and see only a token that
+//! passed.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use crate::params::lookup;
+use crate::{ApiError, ErrorCode, Scope};
+
+/// What a valid access token stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenClaims {
+    pub client_id: String,
+    /// `None` for a client acting for itself.
+    pub user_name: Option<String>,
+    pub scope: Scope,
+    pub authorities: Vec<String>,
+    /// The resource ids of the token's client; empty means every resource server.
+    pub audience: Vec<String>,
+    /// Unix seconds; `None` for a token that never expires.
+    pub expires_at: Option<i64>,
+}
+
+/// A validator's verdict on a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Validation {
+    /// Shared, not copied: a cached answer serves many requests.
+    Active(Arc<TokenClaims>),
+    /// Known but past its expiry (only a local store can tell this apart).
+    Expired,
+    /// Unknown, revoked, or expired as far as the validator can tell.
+    Invalid,
+}
+
+pub type ValidationFuture<'a> = Pin<Box<dyn Future<Output = Result<Validation, ApiError>> + 'a>>;
+
+/// Asks whoever knows what a token stands for. `Err` means it could not be asked (503).
+pub trait TokenValidator: Send + Sync {
+    fn validate<'a>(&'a self, token: &'a str) -> ValidationFuture<'a>;
+}
+
+/// The guard of one server: its validator, its resource id, and the scope every request needs.
+pub struct Guard {
+    validator: Arc<dyn TokenValidator>,
+    resource_id: &'static str,
+    required_scope: Option<Scope>,
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// RFC 6750 §2.1 `b64token`: what a bearer token may be made of. Anything else is refused before
+/// it reaches a validator (or a log, or an upstream request).
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && token.len() <= 4096
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+}
+
+impl Guard {
+    /// `resource_id` lives as long as the process: it is configuration, read once.
+    pub fn new(
+        validator: Arc<dyn TokenValidator>,
+        resource_id: &str,
+        required_scope: Option<Scope>,
+    ) -> Self {
+        Self {
+            validator,
+            resource_id: Box::leak(resource_id.to_owned().into_boxed_str()),
+            required_scope: required_scope.filter(|s| !s.is_empty()),
+        }
+    }
+
+    pub fn resource_id(&self) -> &str {
+        self.resource_id
+    }
+
+    /// Whether `token` may access this resource, and as whom.
+    pub async fn check(&self, token: &str) -> Result<Arc<TokenClaims>, ApiError> {
+        if !is_b64token(token) {
+            return Err(ApiError::new(ErrorCode::InvalidAccessToken));
+        }
+        let claims = match self.validator.validate(token).await? {
+            Validation::Active(claims) => claims,
+            Validation::Expired => return Err(ApiError::new(ErrorCode::ExpiredAccessToken)),
+            Validation::Invalid => return Err(ApiError::new(ErrorCode::InvalidAccessToken)),
+        };
+        // Checked here as well as by the validator, so no cache can outlive a token.
+        if claims.expires_at.is_some_and(|exp| exp <= now()) {
+            return Err(ApiError::new(ErrorCode::ExpiredAccessToken));
+        }
+        if !claims.audience.is_empty() && !claims.audience.iter().any(|a| a == self.resource_id) {
+            return Err(ApiError::new(ErrorCode::WrongAudience).with_arg(self.resource_id));
+        }
+        if let Some(required) = &self.required_scope {
+            if !required.is_subset_of(&claims.scope) {
+                return Err(ApiError::new(ErrorCode::InsufficientScope));
+            }
+        }
+        Ok(claims)
+    }
+}
+
+/// The bearer token of a request, from exactly one place (RFC 6750 §2.1 and §2.3).
+pub fn bearer_token(request: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let mut from_header = None;
+    for value in request.headers().get_all(header::AUTHORIZATION) {
+        let value = value
+            .to_str()
+            .map_err(|_| ApiError::new(ErrorCode::InvalidAccessToken))?;
+        if let Some((scheme, token)) = value.trim().split_once(' ') {
+            if scheme.eq_ignore_ascii_case("bearer") {
+                if from_header.is_some() {
+                    return Err(ApiError::new(ErrorCode::TokenSentTwice));
+                }
+                from_header = Some(token.trim().to_owned());
+            }
+        }
+    }
+    let from_query = lookup(request.query_string().as_bytes(), "access_token")
+        .map_err(|e| match e.code() {
+            ErrorCode::RepeatedParameter => ApiError::new(ErrorCode::TokenSentTwice),
+            _ => e,
+        })?
+        .map(|token| token.into_owned());
+    match (from_header, from_query) {
+        (Some(_), Some(_)) => Err(ApiError::new(ErrorCode::TokenSentTwice)),
+        (header, query) => Ok(header.or(query)),
+    }
+}
+
+/// A request whose bearer token passed the guard. Put it first among a handler's arguments, so that
+/// a request without a valid token is answered 401 before anything else is looked at.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Arc<TokenClaims>);
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let guard = request.app_data::<web::Data<Guard>>().cloned();
+        let token = bearer_token(request);
+        Box::pin(async move {
+            let guard = guard.ok_or_else(|| ApiError::internal("no Guard in the app data"))?;
+            let token = token?.ok_or(ApiError::new(ErrorCode::Unauthorized))?;
+            Ok(Authenticated(guard.check(&token).await?))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    struct Fixed(Validation);
+
+    impl TokenValidator for Fixed {
+        fn validate<'a>(&'a self, _: &'a str) -> ValidationFuture<'a> {
+            let verdict = self.0.clone();
+            Box::pin(async move { Ok(verdict) })
+        }
+    }
+
+    fn claims(audience: &[&str], scope: &str, expires_at: Option<i64>) -> Arc<TokenClaims> {
+        Arc::new(TokenClaims {
+            client_id: "dev".into(),
+            user_name: Some("admin".into()),
+            scope: Scope::parse(scope).unwrap(),
+            authorities: vec!["ROLE_USER".into()],
+            audience: audience.iter().map(|a| a.to_string()).collect(),
+            expires_at,
+        })
+    }
+
+    fn guard(verdict: Validation, required: Option<&str>) -> Guard {
+        Guard::new(
+            Arc::new(Fixed(verdict)),
+            "hi",
+            required.map(|s| Scope::parse(s).unwrap()),
+        )
+    }
+
+    #[actix_web::test]
+    async fn audience_scope_and_expiry_are_enforced() {
+        let ok = claims(&[], "app", Some(now() + 60));
+        assert!(guard(Validation::Active(ok.clone()), None)
+            .check("t")
+            .await
+            .is_ok());
+        let other = claims(&["other"], "app", None);
+        let error = guard(Validation::Active(other), None)
+            .check("t")
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), ErrorCode::WrongAudience);
+        assert_eq!(
+            error.description(),
+            "Invalid token does not contain resource id (hi)"
+        );
+        assert!(
+            guard(Validation::Active(claims(&["x", "hi"], "app", None)), None)
+                .check("t")
+                .await
+                .is_ok()
+        );
+        let past = claims(&[], "app", Some(now() - 1));
+        assert_eq!(
+            guard(Validation::Active(past), None)
+                .check("t")
+                .await
+                .unwrap_err()
+                .code(),
+            ErrorCode::ExpiredAccessToken
+        );
+        assert_eq!(
+            guard(Validation::Active(ok), Some("write"))
+                .check("t")
+                .await
+                .unwrap_err()
+                .code(),
+            ErrorCode::InsufficientScope
+        );
+    }
+
+    #[actix_web::test]
+    async fn tokens_that_are_not_b64token_never_reach_the_validator() {
+        for bad in ["", "a b", "a\"b", "tok,en", "é"] {
+            assert_eq!(
+                guard(Validation::Invalid, None)
+                    .check(bad)
+                    .await
+                    .unwrap_err()
+                    .code(),
+                ErrorCode::InvalidAccessToken
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_comes_from_the_header_or_the_query_never_both() {
+        let header = TestRequest::get()
+            .uri("/hi")
+            .insert_header(("Authorization", "Bearer abc"))
+            .to_http_request();
+        assert_eq!(bearer_token(&header).unwrap().as_deref(), Some("abc"));
+        let query = TestRequest::get()
+            .uri("/hi?access_token=abc&name=x")
+            .to_http_request();
+        assert_eq!(bearer_token(&query).unwrap().as_deref(), Some("abc"));
+        let both = TestRequest::get()
+            .uri("/hi?access_token=abc")
+            .insert_header(("Authorization", "bearer abc"))
+            .to_http_request();
+        assert_eq!(
+            bearer_token(&both).unwrap_err().code(),
+            ErrorCode::TokenSentTwice
+        );
+        let twice = TestRequest::get()
+            .uri("/hi?access_token=a&access_token=b")
+            .to_http_request();
+        assert_eq!(
+            bearer_token(&twice).unwrap_err().code(),
+            ErrorCode::TokenSentTwice
+        );
+        let basic = TestRequest::get()
+            .uri("/hi")
+            .insert_header(("Authorization", "Basic ZGV2OjEx"))
+            .to_http_request();
+        assert_eq!(bearer_token(&basic).unwrap(), None);
+    }
+}

@@ -1,0 +1,20 @@
+//! What both servers agree on: the error catalogue, the JSON they put on the wire, and scope rules.
+//!
+//! This crate has no storage dependency; it depends on actix-web only so that one `ResponseError`
+//! implementation turns every failure into the same response on both servers.
+
+pub mod api_error;
+pub mod catalogue;
+pub mod guard;
+pub mod params;
+pub mod protected;
+pub mod scope;
+pub mod settings;
+pub mod telemetry;
+pub mod tls;
+pub mod wire;
+
+pub use api_error::ApiError;
+pub use catalogue::{Challenge, CodeMessage, ErrorCode};
+pub use scope::{Scope, ScopeError};
+pub use wire::{CheckTokenResponse, ErrorBody, IntrospectionResponse, TokenResponse};

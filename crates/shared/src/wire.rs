@@ -1,0 +1,200 @@
+//! JSON bodies as Spring Security OAuth2 put them on the wire (SPRING-COMPAT.md).
+
+use serde::{Deserialize, Serialize};
+
+/// The exact Content-Type Spring answers JSON with; some clients compare it as a string.
+pub const JSON_UTF8: &str = "application/json;charset=UTF-8";
+
+/// RFC 6749 §5.1 access token response, fields in Spring's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `bearer`, lowercase, as Spring writes it.
+    pub token_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Seconds until the access token expires; absent for a token that never does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
+    /// Space-joined, sorted.
+    pub scope: String,
+}
+
+/// RFC 6749 §5.2 error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub error_description: String,
+}
+
+/// Spring's `/oauth/check_token` answer for an active token, fields in the order of
+/// SPRING-COMPAT.md. Read leniently, since Spring versions and forks differ: `active` may be
+/// missing (older than 2.1), `scope` and `aud` may be a string or a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckTokenResponse {
+    #[serde(default = "yes")]
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Absent for client-only tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorities: Vec<String>,
+    pub client_id: String,
+    #[serde(default, deserialize_with = "string_or_list")]
+    pub scope: Vec<String>,
+    /// The client's resource ids; absent when it has none.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "string_or_list"
+    )]
+    pub aud: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// RFC 7662 §2.2 introspection answer. An inactive token is exactly `{"active":false}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntrospectionResponse {
+    pub active: bool,
+    /// Space-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "string_or_list"
+    )]
+    pub aud: Vec<String>,
+    /// An extension field (RFC 7662 §2.2 allows them): what Spring called the token's authorities.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorities: Vec<String>,
+}
+
+impl IntrospectionResponse {
+    pub fn inactive() -> Self {
+        Self {
+            active: false,
+            scope: None,
+            client_id: None,
+            username: None,
+            token_type: None,
+            exp: None,
+            iat: None,
+            sub: None,
+            aud: Vec::new(),
+            authorities: Vec::new(),
+        }
+    }
+}
+
+/// `"a b"` (RFC 7662), `"a"` or `["a","b"]` (Spring) all read as a list.
+fn string_or_list<'de, D>(deserializer: D) -> Result<Vec<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+        Null(()),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(s) => s
+            .split([' ', ','])
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        OneOrMany::Many(v) => v,
+        OneOrMany::Null(()) => Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_fields_come_in_springs_order_and_absent_ones_are_left_out() {
+        let response = TokenResponse {
+            access_token: "a".into(),
+            token_type: "bearer".into(),
+            refresh_token: Some("r".into()),
+            expires_in: Some(3599),
+            scope: "app read".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&response).unwrap(),
+            r#"{"access_token":"a","token_type":"bearer","refresh_token":"r","expires_in":3599,"scope":"app read"}"#
+        );
+        let client_only = TokenResponse {
+            refresh_token: None,
+            ..response
+        };
+        assert!(!serde_json::to_string(&client_only)
+            .unwrap()
+            .contains("refresh_token"));
+    }
+}
+
+#[cfg(test)]
+mod introspection_tests {
+    use super::*;
+
+    #[test]
+    fn an_inactive_rfc7662_answer_is_exactly_active_false() {
+        assert_eq!(
+            serde_json::to_string(&IntrospectionResponse::inactive()).unwrap(),
+            r#"{"active":false}"#
+        );
+    }
+
+    #[test]
+    fn check_token_answers_of_every_spring_vintage_are_read() {
+        let modern: CheckTokenResponse = serde_json::from_str(
+            r#"{"aud":["hi"],"user_name":"admin","scope":["app","read"],"active":true,"exp":1700000000,"authorities":["ROLE_USER"],"client_id":"dev"}"#,
+        )
+        .unwrap();
+        assert_eq!(modern.scope, ["app", "read"]);
+        assert_eq!(modern.aud, ["hi"]);
+        let old: CheckTokenResponse =
+            serde_json::from_str(r#"{"scope":"app read","client_id":"dev","aud":"hi"}"#).unwrap();
+        assert!(old.active, "before Spring 2.1 there was no active field");
+        assert_eq!(old.scope, ["app", "read"]);
+        assert_eq!(old.aud, ["hi"]);
+    }
+
+    #[test]
+    fn check_token_fields_come_in_the_documented_order() {
+        let answer = CheckTokenResponse {
+            active: true,
+            exp: Some(1),
+            user_name: Some("u".into()),
+            authorities: vec!["R".into()],
+            client_id: "c".into(),
+            scope: vec!["app".into()],
+            aud: vec![],
+        };
+        assert_eq!(
+            serde_json::to_string(&answer).unwrap(),
+            r#"{"active":true,"exp":1,"user_name":"u","authorities":["R"],"client_id":"c","scope":["app"]}"#
+        );
+    }
+}

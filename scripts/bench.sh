@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# Measures the servers with a real load generator (wrk) against a baseline measured in the same
+# run: bench-baseline, a bare actix-web server answering a fixed body to a GET and a fixed JSON to
+# a form POST. Each workload is reported as req/s, p50, p99, errors, and as a ratio of the baseline
+# of the same method, with the servers' memory.
+#
+#   scripts/bench.sh                       SQLite (a fresh file)
+#   scripts/bench.sh --postgres URL        PostgreSQL (a throwaway database on that server)
+#   options: --duration SECONDS (10)  --connections N (32)  --quick (skips the 100,000-token run)
+#
+# Load: wrk -t2 -cN -dSECONDS, on the same machine as the servers (as the issue's figures were).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+postgres=""
+duration=10
+connections=32
+quick=false
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --postgres) postgres=$2; shift 2 ;;
+        --duration) duration=$2; shift 2 ;;
+        --connections) connections=$2; shift 2 ;;
+        --quick) quick=true; shift ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+done
+
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "installing wrk" >&2
+    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+fi
+cargo build --release --quiet --bin auth-server --bin resource-server --bin bench-baseline
+
+work=$(mktemp -d)
+pids=()
+database=""
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [ -n "$database" ]; then
+        psql "$postgres" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+BASE=http://127.0.0.1:18000
+AUTH=http://127.0.0.1:18081
+RES=http://127.0.0.1:18080
+results="$work/results.jsonl"
+: >"$results"
+
+for port in 18000 18080 18081; do
+    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+        echo "port $port is taken: stop whatever listens there first" >&2
+        exit 1
+    fi
+done
+
+wait_up() {
+    for _ in $(seq 1 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done
+    echo "FAILED: $1 does not answer" >&2
+    exit 1
+}
+
+rss_kb() { awk -v key="$2" '$1 == key":" {print $2}' "/proc/$1/status"; }
+
+# lua NAME METHOD BODY HEADER...: a wrk script.
+lua() {
+    local name=$1 method=$2 body=$3
+    shift 3
+    {
+        echo "wrk.method = \"$method\""
+        [ -n "$body" ] && echo "wrk.body = \"$body\""
+        [ "$method" = POST ] && echo 'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"'
+        for header in "$@"; do
+            echo "wrk.headers[\"${header%%: *}\"] = \"${header#*: }\""
+        done
+    } >"$work/$name.lua"
+}
+
+# A wrk script that sends each request with the next token of FILE as a Bearer header.
+rotating_lua() {
+    cat >"$work/$1.lua" <<EOF
+local tokens = {}
+for line in io.lines("$2") do tokens[#tokens + 1] = line end
+local counter = 0
+local offset = 0
+function setup(thread) offset = offset + 1; thread:set("offset", offset) end
+function init(args) counter = offset * 7919 end
+function request()
+    counter = counter + 1
+    local token = tokens[(counter % #tokens) + 1]
+    return wrk.format("GET", nil, { ["Authorization"] = "Bearer " .. token })
+end
+EOF
+}
+
+# measure NAME METHOD TARGET URL LUA [CONNECTIONS]: one wrk run, parsed into the results.
+measure() {
+    local name=$1 method=$2 target=$3 url=$4 script=$5 conns=${6:-$connections}
+    echo "measuring: $name" >&2
+    wrk -t2 -c"$conns" -d"${duration}s" --latency -s "$work/$script.lua" "$url" >"$work/$name.wrk" 2>&1 || true
+    python3 - "$work/$name.wrk" "$name" "$method" "$target" >>"$results" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+def ms(value):
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", text, re.M))
+errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", text))
+socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+if socket:
+    errors += sum(int(n) for n in socket.groups())
+print(json.dumps({
+    "name": sys.argv[2], "method": sys.argv[3], "target": sys.argv[4],
+    "rps": float(rps.group(1)) if rps else 0.0,
+    "p50": ms(lat["50"]) if "50" in lat else None,
+    "p99": ms(lat["99"]) if "99" in lat else None,
+    "errors": errors,
+}))
+PY
+}
+
+# mint N FILE: N client_credentials tokens, one per line.
+mint() {
+    python3 - "$1" "$2" "$AUTH" <<'PY'
+import base64, http.client, json, sys, threading, urllib.parse
+count, path, base = int(sys.argv[1]), sys.argv[2], urllib.parse.urlsplit(sys.argv[3])
+auth = "Basic " + base64.b64encode(b"dev:11").decode()
+tokens, lock = [], threading.Lock()
+def work(n):
+    conn = http.client.HTTPConnection(base.hostname, base.port)
+    mine = []
+    for _ in range(n):
+        conn.request("POST", "/oauth/token", "grant_type=client_credentials",
+                      {"Authorization": auth, "Content-Type": "application/x-www-form-urlencoded"})
+        response = conn.getresponse()
+        mine.append(json.loads(response.read())["access_token"])
+    with lock:
+        tokens.extend(mine)
+threads = [threading.Thread(target=work, args=(count // 8 + (1 if i < count % 8 else 0),)) for i in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+open(path, "w").write("\n".join(tokens) + "\n")
+PY
+}
+
+# --- the baseline -------------------------------------------------------------------------------
+target/release/bench-baseline 18000 >/dev/null 2>&1 &
+baseline=$!
+pids+=($baseline)
+wait_up "$BASE/"
+lua get GET ""
+lua post POST "grant_type=client_credentials"
+measure "baseline GET" GET - "$BASE/" get
+measure "baseline POST" POST - "$BASE/token" post
+kill "$baseline"
+
+# --- the servers ------------------------------------------------------------------------------
+if [ -n "$postgres" ]; then
+    database="bench_$(date +%s)_$RANDOM"
+    psql "$postgres" -qc "CREATE DATABASE $database"
+    db_url=$(python3 -c 'import sys, urllib.parse as u
+p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$postgres" "$database")
+    backend=PostgreSQL
+else
+    db_url="sqlite://$work/auth.db"
+    backend=SQLite
+fi
+APP__SERVER__PORT=18081 APP__DATABASE__URL=$db_url APP__DEMO__SEED=true \
+    target/release/auth-server serve >"$work/auth.log" 2>&1 &
+auth=$!
+pids+=($auth)
+wait_up "$AUTH/health"
+APP__SERVER__PORT=18080 APP__INTROSPECTION__URL=$AUTH/oauth/check_token \
+    target/release/resource-server >"$work/resource.log" 2>&1 &
+resource=$!
+pids+=($resource)
+wait_up "$RES/health"
+sleep 1
+auth_idle=$(rss_kb $auth VmRSS)
+resource_idle=$(rss_kb $resource VmRSS)
+
+token=$(curl -s -u dev:11 -d grant_type=client_credentials "$AUTH/oauth/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+curl -sf -o /dev/null -H "Authorization: Bearer $token" "$RES/hi?name=1111"
+
+lua cc POST "grant_type=client_credentials" "Authorization: Basic $(printf dev:11 | base64)"
+lua password POST "grant_type=password&username=admin&password=123456" "Authorization: Basic $(printf dev:11 | base64)"
+lua introspect POST "token=$token" "Authorization: Basic $(printf resource:resource-secret | base64)"
+lua hi GET "" "Authorization: Bearer $token"
+
+measure "client_credentials" POST "≥ 0.20" "$AUTH/oauth/token" cc
+# One bcrypt thread does ~16 cost-10 checks a second: 4 connections keep it busy without queueing
+# past wrk's 2 s timeout.
+measure "password grant (4 connections)" POST "bcrypt-bound" "$AUTH/oauth/token" password 4
+measure "introspection (RFC 7662)" POST "≥ 0.25" "$AUTH/oauth2/introspect" introspect
+measure "check_token (Spring)" POST "≥ 0.25" "$AUTH/oauth/check_token" introspect
+measure "/hi, cached token" GET "≥ 0.70" "$RES/hi?name=1111" hi
+
+mint 10000 "$work/tokens-10k.txt"
+rotating_lua hi10k "$work/tokens-10k.txt"
+measure "/hi, 10,000 tokens (misses, then hits)" GET "p99 < 20 ms" "$RES/hi?name=1111" hi10k
+
+# A password flood from another process while /hi and client_credentials are measured.
+flood() {
+    wrk -t1 -c8 -d"$((duration + 2))s" -s "$work/password.lua" "$AUTH/oauth/token" >"$work/flood.wrk" 2>&1 &
+    flooder=$!
+    sleep 1
+}
+flood
+measure "/hi, cached, under a password flood" GET "≥ 0.80 of /hi" "$RES/hi?name=1111" hi
+wait $flooder || true
+flood
+measure "client_credentials under a password flood" POST "≥ 0.80 of cc" "$AUTH/oauth/token" cc
+wait $flooder || true
+
+cached_after=""
+if ! $quick; then
+    echo "minting 100,000 tokens and caching them all in the resource server" >&2
+    mint 100000 "$work/tokens-100k.txt"
+    python3 - "$work/tokens-100k.txt" "$RES" <<'PY'
+import http.client, sys, threading, urllib.parse
+tokens = open(sys.argv[1]).read().split()
+base = urllib.parse.urlsplit(sys.argv[2])
+def work(part):
+    conn = http.client.HTTPConnection(base.hostname, base.port)
+    for token in part:
+        conn.request("GET", "/hi?name=1111", headers={"Authorization": "Bearer " + token})
+        assert conn.getresponse().read() == b"hi , 1111"
+threads = [threading.Thread(target=work, args=(tokens[i::8],)) for i in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+PY
+    cached_after=$(curl -s "$RES/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["cached_tokens"])')
+fi
+auth_now=$(rss_kb $auth VmRSS); resource_now=$(rss_kb $resource VmRSS)
+auth_peak=$(rss_kb $auth VmHWM); resource_peak=$(rss_kb $resource VmHWM)
+
+python3 - "$results" "$backend" "$auth_idle" "$resource_idle" "$auth_now" "$resource_now" \
+    "$auth_peak" "$resource_peak" "$cached_after" "$connections" "$duration" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+backend, auth_idle, res_idle, auth_now, res_now, auth_peak, res_peak, cached, conns, duration = sys.argv[2:]
+base = {r["method"]: r["rps"] for r in rows if r["name"].startswith("baseline")}
+by_name = {r["name"]: r for r in rows}
+def fmt(v):
+    return "-" if v is None else (f"{v:.2f}" if v < 10 else f"{v:.1f}")
+print(f"\n### {backend}: wrk -t2 -c{conns} -d{duration}s, servers and load on one 2-core machine\n")
+print("| workload | req/s | p50 ms | p99 ms | errors | ratio | target |")
+print("|---|---:|---:|---:|---:|---:|---|")
+for r in rows:
+    if r["name"].endswith("under a password flood"):
+        reference = by_name["/hi, cached token" if r["method"] == "GET" else "client_credentials"]["rps"]
+        ratio = f"{r['rps'] / reference:.2f} of unflooded" if reference else "-"
+    elif r["name"].startswith("baseline"):
+        ratio = "1.00"
+    else:
+        ratio = f"{r['rps'] / base[r['method']]:.2f}" if base.get(r["method"]) else "-"
+    print(f"| {r['name']} | {r['rps']:,.0f} | {fmt(r['p50'])} | {fmt(r['p99'])} | {r['errors']} | {ratio} | {r['target']} |")
+mb = lambda kb: f"{int(kb) / 1024:.1f} MB" if kb else "-"
+print()
+print(f"memory (RSS): auth-server {mb(auth_idle)} idle, {mb(auth_now)} at the end, {mb(auth_peak)} peak; "
+      f"resource-server {mb(res_idle)} idle, {mb(res_now)} at the end"
+      + (f" with {int(cached):,} cached tokens" if cached else "") + f", {mb(res_peak)} peak")
+PY

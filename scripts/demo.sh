@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# The documented walkthrough, end to end, with curl: every grant, the login and approval pages
+# through a cookie jar, introspection, the protected /hi on both servers, and the main errors.
+# Prints each request and its answer, checks every answer, and stops at the first wrong one,
+# naming it (exit status 1).
+#
+#   scripts/demo.sh            over HTTP
+#   scripts/demo.sh --tls      over HTTPS with a local CA (scripts/dev-cert.sh), curl --cacert
+#
+# Servers already answering at AUTH_URL and RESOURCE_URL (default localhost:8081 and :8080) are
+# used as they are; otherwise both are built and started with the demo data on a throwaway SQLite
+# file, and stopped at the end. Nothing it did not start is stopped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tls=false
+for arg in "$@"; do
+    case "$arg" in
+        --tls) tls=true ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $arg" >&2; exit 2 ;;
+    esac
+done
+
+scheme=http
+curl_tls=()
+if $tls; then
+    scheme=https
+    certs=${CERT_DIR:-data/tls}
+    scripts/dev-cert.sh "$certs" >/dev/null
+    curl_tls=(--cacert "$certs/ca.pem")
+fi
+AUTH=${AUTH_URL:-$scheme://localhost:8081}
+RESOURCE=${RESOURCE_URL:-$scheme://localhost:8080}
+
+work=$(mktemp -d)
+started=()
+cleanup() {
+    for pid in "${started[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${started[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+up() { curl -sf "${curl_tls[@]}" -o /dev/null "$1/health"; }
+
+wait_up() {
+    for _ in $(seq 1 150); do
+        up "$1" && return 0
+        sleep 0.2
+    done
+    echo "FAILED: $2 did not start; its log:" >&2
+    tail -20 "$work/$2.log" >&2
+    exit 1
+}
+
+if up "$AUTH" && up "$RESOURCE"; then
+    echo "using the servers already running at $AUTH and $RESOURCE"
+else
+    echo "building and starting both servers with the demo data"
+    cargo build --quiet --bin auth-server --bin resource-server
+    port_of() { local rest=${1##*:}; echo "${rest%%/*}"; }
+    common=(APP__DEMO__SEED=true "APP__DATABASE__URL=sqlite://$work/auth.db")
+    tls_env=()
+    if $tls; then
+        tls_env=("APP__SERVER__TLS__CERT=$certs/localhost.pem" "APP__SERVER__TLS__KEY=$certs/localhost-key.pem")
+    fi
+    if ! up "$AUTH"; then
+        env "${common[@]}" "${tls_env[@]}" "APP__SERVER__PORT=$(port_of "$AUTH")" \
+            target/debug/auth-server serve >"$work/auth-server.log" 2>&1 &
+        started+=($!)
+        wait_up "$AUTH" auth-server
+    fi
+    if ! up "$RESOURCE"; then
+        ca_env=()
+        $tls && ca_env=("APP__INTROSPECTION__CA_FILE=$certs/ca.pem")
+        env "${tls_env[@]}" "${ca_env[@]}" "APP__SERVER__PORT=$(port_of "$RESOURCE")" \
+            "APP__INTROSPECTION__URL=$AUTH/oauth/check_token" \
+            target/debug/resource-server >"$work/resource-server.log" 2>&1 &
+        started+=($!)
+        wait_up "$RESOURCE" resource-server
+    fi
+fi
+
+jar="$work/cookies.txt"
+# shellcheck source=lib/walk.sh
+source scripts/lib/walk.sh
+
+echo "# walkthrough against $AUTH and $RESOURCE"
+
+# --- client_credentials: form and Basic, both paths ---------------------------------------------
+call "client_credentials, form fields, /oauth2/token" 200 \
+    -H "Accept: application/json" "$AUTH/oauth2/token" -d "grant_type=client_credentials&client_id=dev&client_secret=11"
+expect_token false
+expect Content-Type "$(header content-type)" "application/json;charset=UTF-8"
+call "client_credentials, form fields, /oauth/token" 200 \
+    -X POST -d "grant_type=client_credentials&client_id=dev&client_secret=11" "$AUTH/oauth/token"
+expect_token false
+call "client_credentials, HTTP Basic, /oauth/token" 200 \
+    -u dev:11 -X POST -d "grant_type=client_credentials" "$AUTH/oauth/token"
+expect_token false
+CLIENT_TOKEN=$(json access_token)
+call "client_credentials, HTTP Basic, /oauth2/token" 200 \
+    -u dev:11 -X POST -d "grant_type=client_credentials" "$AUTH/oauth2/token"
+expect_token false
+
+# --- password and refresh ---------------------------------------------------------------------
+call "password grant" 200 \
+    -X POST -d "username=admin&password=123456&grant_type=password&client_id=dev&client_secret=11" "$AUTH/oauth/token"
+expect_token true
+USER_TOKEN=$(json access_token)
+REFRESH=$(json refresh_token)
+call "refresh_token grant (the refresh token is kept)" 200 \
+    -X POST -d "grant_type=refresh_token&refresh_token=$REFRESH&client_id=dev&client_secret=11" "$AUTH/oauth/token"
+expect_token true
+expect "the same refresh token" "$(json refresh_token)" "$REFRESH"
+
+# --- authorization code through the login and approval pages ----------------------------------
+AUTHORIZE="$AUTH/oauth/authorize?response_type=code&client_id=dev&redirect_uri=http://www.baidu.com&state=xyz"
+call "authorize: not signed in, so to the login page" 303 "$AUTHORIZE"
+expect Location "$(header location)" /login
+call "the login page" 200 "$AUTH/login"
+CSRF=$(hidden _csrf)
+[ -n "$CSRF" ] || fail "no CSRF token on the login page"
+call "sign in as admin" 303 -d "username=admin&password=123456&_csrf=$CSRF" "$AUTH/login"
+case "$(header location)" in /oauth/authorize\?*) ;; *) fail "not sent back to the authorization request" ;; esac
+call "authorize: signed in, so to the approval page" 303 "$AUTHORIZE"
+expect Location "$(header location)" /oauth/confirm_access
+call "the approval page" 200 "$AUTH/oauth/confirm_access"
+echo "$BODY" | grep -q 'name="scope.app"' || fail "the approval page does not ask for scope app"
+CSRF=$(hidden _csrf)
+ID=$(hidden authorization_id)
+call "approve" 303 -d "user_oauth_approval=true&scope.app=true&_csrf=$CSRF&authorization_id=$ID" "$AUTH/oauth/authorize"
+LANDED=$(header location)
+case "$LANDED" in http://www.baidu.com/\?code=*) ;; *) fail "did not land on http://www.baidu.com/?code=…" ;; esac
+expect state "$(param state "$LANDED")" xyz
+CODE=$(param code "$LANDED")
+call "exchange the code" 200 \
+    -X POST -d "grant_type=authorization_code&code=$CODE&client_id=dev&client_secret=11&redirect_uri=http://www.baidu.com" "$AUTH/oauth/token"
+expect_token true
+call "the same code again is refused" 400 \
+    -X POST -d "grant_type=authorization_code&code=$CODE&client_id=dev&client_secret=11&redirect_uri=http://www.baidu.com" "$AUTH/oauth/token"
+expect_error invalid_grant "Authorization code already used; the tokens issued with it are revoked"
+
+# --- implicit: the approval is remembered, the token comes in the fragment ---------------------
+call "implicit (approval remembered)" 303 \
+    "$AUTH/oauth/authorize?response_type=token&client_id=dev&redirect_uri=http://www.baidu.com&state=xyz"
+LANDED=$(header location)
+case "$LANDED" in http://www.baidu.com/\#access_token=*) ;; *) fail "no access token in the fragment" ;; esac
+expect token_type "$(param token_type "$LANDED")" bearer
+expect state "$(param state "$LANDED")" xyz
+
+# --- introspection -----------------------------------------------------------------------------
+call "check_token (Spring)" 200 -u resource:resource-secret -d "token=$USER_TOKEN" "$AUTH/oauth/check_token"
+expect active "$(json active)" true
+expect user_name "$(json user_name)" admin
+call "introspection (RFC 7662)" 200 -u resource:resource-secret -d "token=$USER_TOKEN" "$AUTH/oauth2/introspect"
+expect active "$(json active)" true
+expect scope "$(json scope)" app
+call "introspection of an unknown token" 200 -u resource:resource-secret -d "token=no-such-token" "$AUTH/oauth2/introspect"
+expect body "$BODY" '{"active":false}'
+call "check_token of an unknown token" 400 -u resource:resource-secret -d "token=no-such-token" "$AUTH/oauth/check_token"
+expect_error invalid_token "Token was not recognised"
+
+# --- the protected /hi on both servers ---------------------------------------------------------
+for server in "$RESOURCE" "$AUTH"; do
+    call "/hi without a token ($server)" 401 "$server/hi?name=1111"
+    expect_error unauthorized "Full authentication is required to access this resource"
+    call "/hi with access_token= ($server)" 200 "$server/hi?name=1111&access_token=$CLIENT_TOKEN"
+    expect body "$BODY" "hi , 1111"
+    call "/hi with a Bearer header ($server)" 200 -H "Authorization: Bearer $USER_TOKEN" "$server/hi?name=1111"
+    expect body "$BODY" "hi , 1111"
+    call "/hi with a bad token ($server)" 401 -H "Authorization: Bearer not-a-token" "$server/hi?name=1111"
+    expect_error invalid_token "Invalid access token"
+done
+
+# --- the main errors ---------------------------------------------------------------------------
+call "a bad client secret" 401 -u dev:12 -X POST -d "grant_type=client_credentials" "$AUTH/oauth/token"
+expect_error invalid_client "Bad client credentials"
+call "a wrong password" 400 -u dev:11 -d "grant_type=password&username=admin&password=nope" "$AUTH/oauth/token"
+expect_error invalid_grant "Bad credentials"
+call "a scope the client does not have" 400 -u dev:11 -d "grant_type=client_credentials&scope=admin" "$AUTH/oauth/token"
+expect_error invalid_scope "Invalid scope: not allowed for this client"
+call "an unknown grant type" 400 -u dev:11 -d "grant_type=magic" "$AUTH/oauth/token"
+expect_error unsupported_grant_type "Unsupported grant type"
+call "no grant type" 400 -u dev:11 -d "scope=app" "$AUTH/oauth/token"
+expect_error invalid_request "Missing grant type"
+call "GET on the token endpoint" 405 "$AUTH/oauth/token"
+expect_error method_not_allowed "Request method not supported"
+call "an unregistered redirect URI: a page, not a redirect" 400 \
+    "$AUTH/oauth/authorize?response_type=code&client_id=dev&redirect_uri=http://evil.example&state=xyz"
+expect Location "$(header location)" ""
+
+echo
+echo "demo: all steps answered as documented ($scheme)"
