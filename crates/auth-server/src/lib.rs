@@ -7,6 +7,7 @@ pub mod cli;
 pub mod db;
 pub mod domain;
 pub mod grants;
+pub mod housekeeping;
 pub mod http;
 pub mod introspection;
 pub mod seed;

@@ -20,6 +20,42 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub introspection: IntrospectionSettings,
     pub resource: ResourceSettings,
+    pub brute_force: BruteForceSettings,
+    pub purge: PurgeSettings,
+}
+
+/// SECURITY.md item 17: password guessing at the login form and the password grant.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BruteForceSettings {
+    pub max_failures_per_user: u32,
+    pub max_failures_per_address: u32,
+    pub window_seconds: u64,
+    pub lockout_seconds: u64,
+    pub capacity: u64,
+    /// Take the client address from the last `X-Forwarded-For` entry (the one the load balancer
+    /// in front of this server appended) instead of the connection's peer.
+    pub trust_forwarded_for: bool,
+}
+
+impl BruteForceSettings {
+    pub fn limits(&self) -> crate::domain::sign_in_throttle::SignInLimits {
+        crate::domain::sign_in_throttle::SignInLimits {
+            max_failures_per_user: self.max_failures_per_user,
+            max_failures_per_address: self.max_failures_per_address,
+            window: std::time::Duration::from_secs(self.window_seconds),
+            lockout: std::time::Duration::from_secs(self.lockout_seconds),
+            capacity: self.capacity,
+        }
+    }
+}
+
+/// Expired codes, tokens and approvals are deleted in the background.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PurgeSettings {
+    /// Seconds between two purges (0: never).
+    pub interval_seconds: u64,
+    /// Rows deleted per transaction, so a purge never holds the write lock for long.
+    pub batch_size: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -33,6 +69,8 @@ pub struct IntrospectionSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ResourceSettings {
     pub id: String,
+    /// A scope every request to /hi and /me must carry, as on the resource server (empty: none).
+    pub required_scope: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -193,9 +231,34 @@ impl Settings {
             "must be at least 1024",
         )?;
         check(
+            self.brute_force.lockout_seconds >= 1,
+            "brute_force.lockout_seconds",
+            "must be at least 1",
+        )?;
+        check(
+            self.brute_force.window_seconds >= self.brute_force.lockout_seconds,
+            "brute_force.window_seconds",
+            "must be at least brute_force.lockout_seconds",
+        )?;
+        check(
+            self.brute_force.capacity >= 1,
+            "brute_force.capacity",
+            "must be at least 1",
+        )?;
+        check(
+            self.purge.batch_size >= 1,
+            "purge.batch_size",
+            "must be at least 1",
+        )?;
+        check(
             shared::Scope::parse(&self.resource.id).is_ok_and(|s| s.iter().count() == 1),
             "resource.id",
             "must be one word of printable ASCII without quotes",
+        )?;
+        check(
+            shared::Scope::parse(&self.resource.required_scope).is_ok(),
+            "resource.required_scope",
+            "must be space-separated scope names",
         )?;
         if let Some(key) = &self.session.key {
             use secrecy::ExposeSecret;

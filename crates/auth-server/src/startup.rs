@@ -11,6 +11,7 @@ use secrecy::ExposeSecret;
 
 use crate::db::{Backend, BatchWriter, Readers, Store};
 use crate::domain::password::Passwords;
+use crate::domain::sign_in_throttle::SignInThrottle;
 use crate::grants::client_directory::ClientDirectory;
 use crate::grants::TokenService;
 use crate::http::{self, AppState};
@@ -102,6 +103,7 @@ impl Application {
                     settings.database.write_batch_max,
                 )),
                 passwords.clone(),
+                SignInThrottle::new(&settings.brute_force.limits()),
                 settings.tokens.clone(),
             )),
             introspection: IntrospectionPolicy::new(
@@ -109,16 +111,20 @@ impl Application {
                 &settings.introspection.clients,
             ),
             max_body_bytes: settings.security.max_body_bytes,
+            trust_forwarded_for: settings.brute_force.trust_forwarded_for,
             session_max_age: settings.session.max_age_seconds,
         });
+        crate::housekeeping::spawn(store.clone(), &settings.purge);
         let session_key = session_key(&settings);
         let tls = settings.server.tls.is_some();
         let secure_cookies = settings.session.secure_cookie.unwrap_or(tls);
         // The auth server guards its own /hi and /me with tokens from its own store.
+        let required_scope = shared::Scope::parse(&settings.resource.required_scope)
+            .map_err(|_| "resource.required_scope is malformed".to_owned())?;
         let guard = web::Data::new(Guard::new(
             LocalValidator::new(store.clone(), readers),
             &settings.resource.id,
-            None,
+            Some(required_scope),
         ));
         let address = (settings.server.host.as_str(), settings.server.port);
         let listener = TcpListener::bind(address).map_err(|e| {
@@ -130,6 +136,10 @@ impl Application {
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let server = HttpServer::new(move || {
             App::new()
+                // The last wrapped runs first: oversized requests are refused, and logged.
+                .wrap(actix_web::middleware::from_fn(
+                    shared::request_limits::enforce,
+                ))
                 .wrap(actix_web::middleware::from_fn(telemetry::log_request))
                 .app_data(state.clone())
                 .app_data(guard.clone())

@@ -53,6 +53,10 @@ impl Application {
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let server = HttpServer::new(move || {
             App::new()
+                // The last wrapped runs first: oversized requests are refused, and logged.
+                .wrap(actix_web::middleware::from_fn(
+                    shared::request_limits::enforce,
+                ))
                 .wrap(actix_web::middleware::from_fn(
                     shared::telemetry::log_request,
                 ))

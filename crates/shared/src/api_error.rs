@@ -17,6 +17,7 @@ pub struct ApiError {
     code: ErrorCode,
     arg: Option<&'static str>,
     cause: Option<String>,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -25,7 +26,18 @@ impl ApiError {
             code,
             arg: None,
             cause: None,
+            retry_after: None,
         }
+    }
+
+    /// Tells the caller how many seconds to wait (`Retry-After`, RFC 9110 §10.2.3).
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
+    }
+
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
     }
 
     /// Fills the `{}` of the entry's description, e.g. the name of a missing parameter.
@@ -121,8 +133,14 @@ impl ResponseError for ApiError {
                 response.insert_header((header::WWW_AUTHENTICATE, value));
             }
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((header::RETRY_AFTER, "1"));
+        match self.retry_after {
+            Some(seconds) => {
+                response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            }
+            None if status == StatusCode::SERVICE_UNAVAILABLE => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            None => {}
         }
         match serde_json::to_string(&self.body()) {
             Ok(json) => response.body(json),

@@ -69,6 +69,11 @@ catalogue! {
     MethodNotAllowed = (1010, 405, "method_not_allowed", "Request method not supported", None),
     NotFound = (1011, 404, "not_found", "No such endpoint", None),
     ParameterTooLong = (1012, 400, "invalid_request", "Parameter too long: {}", None),
+    TooManyParameters = (1013, 400, "invalid_request", "Too many parameters", None),
+    /// RFC 9110 §15.5.15.
+    UriTooLong = (1014, 414, "invalid_request", "Request URI too long", None),
+    /// RFC 6585 §5.
+    HeadersTooLarge = (1015, 431, "invalid_request", "Request header fields too large", None),
 
     // 2xxx: who the client is, and what it may do.
     BadClientCredentials = (2001, 401, "invalid_client", "Bad client credentials", Basic),
@@ -110,6 +115,9 @@ catalogue! {
     ScopeWiderThanGrant = (3103, 400, "invalid_scope", "Scope is wider than the original grant", None),
     /// RFC 6749 §3.3: scope tokens are printable ASCII without space, `"` or `\`.
     MalformedScope = (3104, 400, "invalid_scope", "Malformed scope", None),
+    /// SECURITY.md item 17: too many failed password checks for this account or from this
+    /// address. Still `invalid_grant` for OAuth clients; the 429 and Retry-After say when to retry.
+    TooManyFailedSignIns = (3105, 429, "invalid_grant", "Too many failed sign-in attempts; try again later", None),
 
     // 4xxx: resource access (RFC 6750) and token introspection (RFC 7662, Spring's check_token).
     /// RFC 6750 §3.1: no token at all; the challenge carries no error code.

@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod guard;
 pub mod params;
 pub mod protected;
+pub mod request_limits;
 pub mod scope;
 pub mod settings;
 pub mod telemetry;

@@ -6,6 +6,43 @@ use std::collections::HashMap;
 
 use crate::{ApiError, ErrorCode};
 
+/// Most pairs one form or query may carry. The richest request (an approval form with a
+/// `scope.<name>` per scope) has a few dozen.
+pub const MAX_PARAMETERS: usize = 100;
+
+/// Longest decoded name or value. Nothing OAuth sends comes close (Spring's columns stop at 256
+/// characters; a long `state` stays well under); a longer one is an attack on whatever reads it.
+pub const MAX_PARAMETER_BYTES: usize = 4096;
+
+/// The pairs of a form with the refusals every decoder here shares; `name_of` names a too-long
+/// parameter in the error.
+fn checked_pairs<'a>(
+    encoded: &'a [u8],
+    name_of: impl Fn(&str) -> &'static str + 'a,
+) -> impl Iterator<Item = Result<(Cow<'a, str>, Cow<'a, str>), ApiError>> + 'a {
+    form_urlencoded::parse(encoded)
+        .enumerate()
+        .map(move |(index, (name, value))| {
+            if index >= MAX_PARAMETERS {
+                return Err(ApiError::new(ErrorCode::TooManyParameters));
+            }
+            // The decoder replaces bytes that are not UTF-8 with U+FFFD; such input is refused
+            // rather than silently altered. NUL, CR and LF appear in no OAuth parameter (RFC 6749
+            // Appendix A) and are refused too: they have no business reaching a database or a
+            // header.
+            if [&name, &value]
+                .iter()
+                .any(|s| s.contains(['\u{fffd}', '\0', '\r', '\n']))
+            {
+                return Err(ApiError::new(ErrorCode::MalformedBody));
+            }
+            if name.len() > MAX_PARAMETER_BYTES || value.len() > MAX_PARAMETER_BYTES {
+                return Err(ApiError::new(ErrorCode::ParameterTooLong).with_arg(name_of(&name)));
+            }
+            Ok((name, value))
+        })
+}
+
 /// The parameters a request carried that the endpoint knows, by name.
 #[derive(Debug, Default)]
 pub struct Params {
@@ -16,7 +53,15 @@ impl Params {
     /// Decodes `application/x-www-form-urlencoded` bytes (a body or a query string).
     pub fn parse(encoded: &[u8], known: &[&'static str]) -> Result<Self, ApiError> {
         let mut values = HashMap::new();
-        for (name, value) in parse_pairs(encoded)? {
+        let name_of = |name: &str| {
+            known
+                .iter()
+                .find(|k| **k == name)
+                .copied()
+                .unwrap_or("unknown parameter")
+        };
+        for pair in checked_pairs(encoded, name_of) {
+            let (name, value) = pair?;
             let Some(&name) = known.iter().find(|k| **k == name) else {
                 continue;
             };
@@ -24,7 +69,7 @@ impl Params {
                 return Err(ApiError::new(ErrorCode::RepeatedParameter).with_arg(name));
             }
             if !value.is_empty() {
-                values.insert(name, value);
+                values.insert(name, value.into_owned());
             } else {
                 // Still remembered, so that `a=&a=x` counts as a repeat.
                 values.insert(name, String::new());
@@ -74,7 +119,10 @@ impl Params {
 pub fn lookup<'a>(encoded: &'a [u8], name: &'static str) -> Result<Option<Cow<'a, str>>, ApiError> {
     let mut found: Option<Cow<'a, str>> = None;
     let mut seen = false;
-    for (key, value) in form_urlencoded::parse(encoded) {
+    for (index, (key, value)) in form_urlencoded::parse(encoded).enumerate() {
+        if index >= MAX_PARAMETERS {
+            return Err(ApiError::new(ErrorCode::TooManyParameters));
+        }
         if key != name {
             continue;
         }
@@ -85,6 +133,9 @@ pub fn lookup<'a>(encoded: &'a [u8], name: &'static str) -> Result<Option<Cow<'a
         if value.contains(['\u{fffd}', '\0', '\r', '\n']) {
             return Err(ApiError::new(ErrorCode::MalformedBody));
         }
+        if value.len() > MAX_PARAMETER_BYTES {
+            return Err(ApiError::new(ErrorCode::ParameterTooLong).with_arg(name));
+        }
         found = (!value.is_empty()).then_some(value);
     }
     Ok(found)
@@ -93,20 +144,8 @@ pub fn lookup<'a>(encoded: &'a [u8], name: &'static str) -> Result<Option<Cow<'a
 /// Every pair of a form, in order, with the same refusals as [`Params::parse`]; for forms whose
 /// parameter names are not fixed (the approval form's `scope.<name>`).
 pub fn parse_pairs(encoded: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
-    form_urlencoded::parse(encoded)
-        .map(|(name, value)| {
-            // The decoder replaces bytes that are not UTF-8 with U+FFFD; such input is refused
-            // rather than silently altered. NUL, CR and LF appear in no OAuth parameter (RFC 6749
-            // Appendix A) and are refused too: they have no business reaching a database or a
-            // header.
-            if [&name, &value]
-                .iter()
-                .any(|s| s.contains(['\u{fffd}', '\0', '\r', '\n']))
-            {
-                return Err(ApiError::new(ErrorCode::MalformedBody));
-            }
-            Ok((name.into_owned(), value.into_owned()))
-        })
+    checked_pairs(encoded, |_| "parameter")
+        .map(|pair| pair.map(|(name, value)| (name.into_owned(), value.into_owned())))
         .collect()
 }
 
@@ -133,6 +172,35 @@ mod tests {
     }
 
     const KNOWN: &[&str] = &["grant_type", "scope", "password"];
+
+    #[test]
+    fn too_many_pairs_are_refused_by_every_decoder() {
+        let many: String = (0..=MAX_PARAMETERS).map(|n| format!("p{n}=1&")).collect();
+        let fits: String = (0..MAX_PARAMETERS).map(|n| format!("p{n}=1&")).collect();
+        assert!(Params::parse(fits.as_bytes(), KNOWN).is_ok());
+        for error in [
+            Params::parse(many.as_bytes(), KNOWN).unwrap_err(),
+            parse_pairs(many.as_bytes()).unwrap_err(),
+            lookup(many.as_bytes(), "scope").unwrap_err(),
+        ] {
+            assert_eq!(error.code(), ErrorCode::TooManyParameters);
+        }
+    }
+
+    #[test]
+    fn a_too_long_parameter_is_named_when_known() {
+        let long = "a".repeat(MAX_PARAMETER_BYTES + 1);
+        let error = Params::parse(format!("password={long}").as_bytes(), KNOWN).unwrap_err();
+        assert_eq!(error.description(), "Parameter too long: password");
+        let error = Params::parse(format!("x={long}").as_bytes(), KNOWN).unwrap_err();
+        assert_eq!(error.description(), "Parameter too long: unknown parameter");
+        let error = Params::parse(format!("{long}=1").as_bytes(), KNOWN).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::ParameterTooLong);
+        let error = lookup(format!("scope={long}").as_bytes(), "scope").unwrap_err();
+        assert_eq!(error.description(), "Parameter too long: scope");
+        let fits = "a".repeat(MAX_PARAMETER_BYTES);
+        assert!(Params::parse(format!("password={fits}").as_bytes(), KNOWN).is_ok());
+    }
 
     #[test]
     fn decodes_plus_and_percent_escapes() {

@@ -34,6 +34,9 @@ pub enum Command {
     Migrate,
     /// Insert the demo clients and user where absent, then exit.
     SeedDemo,
+    /// Delete expired codes, tokens and approvals now (a server does it every
+    /// purge.interval_seconds), then exit.
+    Purge,
     /// Manage clients (the oauth_client_details table).
     #[command(subcommand)]
     Client(clients::ClientCommand),
@@ -61,6 +64,21 @@ pub fn run(command: Command, settings: Settings) -> Result<(), String> {
             for item in inserted {
                 println!("inserted {item}");
             }
+            Ok(())
+        }
+        Command::Purge => {
+            let store = open_store(&settings)?;
+            let purged = crate::housekeeping::purge_once(&store, settings.purge.batch_size)
+                .map_err(|e| format!("purge: {e}"))?;
+            println!(
+                "deleted {} codes, {} access tokens, {} refresh tokens, {} approvals, {} token \
+                 families",
+                purged.codes,
+                purged.access_tokens,
+                purged.refresh_tokens,
+                purged.approvals,
+                purged.families
+            );
             Ok(())
         }
         Command::Client(command) => clients::run(command, &settings),

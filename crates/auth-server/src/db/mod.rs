@@ -5,6 +5,7 @@ pub mod approvals;
 mod batch;
 pub mod clients;
 pub mod codes;
+pub mod purge;
 mod connection;
 mod error;
 mod migrate;

@@ -7,5 +7,6 @@ pub mod grant_type;
 pub mod password;
 pub mod pkce;
 pub mod redirect_uri;
+pub mod sign_in_throttle;
 pub mod token_value;
 pub mod user;

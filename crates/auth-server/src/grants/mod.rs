@@ -15,6 +15,7 @@ mod request;
 mod scope;
 pub mod user_auth;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use shared::{ApiError, ErrorCode, TokenResponse};
@@ -26,9 +27,11 @@ pub use request::TOKEN_PARAMS;
 use crate::db::{BatchWriter, PooledConnection, Store};
 use crate::domain::client::Client;
 use crate::domain::password::Passwords;
+use crate::domain::sign_in_throttle::SignInThrottle;
+use crate::domain::user::User;
 use crate::settings::TokenSettings;
 use client_directory::ClientDirectory;
-use request::GrantRequest;
+pub use request::GrantRequest;
 use shared::params::Params;
 
 /// Everything a grant needs: storage, the password checker and the token policy.
@@ -38,6 +41,8 @@ pub struct TokenService {
     /// Where new tokens are written, in batches.
     writer: Arc<BatchWriter>,
     passwords: Arc<Passwords>,
+    /// Failed password checks, shared by the password grant and the login form.
+    sign_ins: SignInThrottle,
     policy: TokenSettings,
 }
 
@@ -47,6 +52,7 @@ impl TokenService {
         clients: ClientDirectory,
         writer: Arc<BatchWriter>,
         passwords: Arc<Passwords>,
+        sign_ins: SignInThrottle,
         policy: TokenSettings,
     ) -> Self {
         Self {
@@ -54,6 +60,7 @@ impl TokenService {
             clients,
             writer,
             passwords,
+            sign_ins,
             policy,
         }
     }
@@ -66,14 +73,34 @@ impl TokenService {
         &self.passwords
     }
 
+    /// A resource owner's password, from the login form or the password grant. Blocks (database,
+    /// bcrypt).
+    pub fn authenticate_user(
+        &self,
+        from: Option<IpAddr>,
+        username: &str,
+        password: &str,
+    ) -> Result<User, ApiError> {
+        user_auth::authenticate_user(
+            &self.store,
+            &self.passwords,
+            &self.sign_ins,
+            from,
+            username,
+            password,
+        )
+    }
+
     /// `POST /oauth/token`, after the request was decoded. Blocks: run it off the async workers.
     ///
     /// The order is Spring's: authenticate the client, then read the grant, then check that the
     /// client may use it.
+    /// `from` is the client's address, for the password grant's brute-force limits.
     pub fn token(
         &self,
         presented: &PresentedClient,
         params: &Params,
+        from: Option<IpAddr>,
     ) -> Result<TokenResponse, ApiError> {
         let client = self.authenticate_client(presented)?;
         let request = GrantRequest::parse(params)?;
@@ -87,7 +114,7 @@ impl TokenService {
                 username,
                 password,
                 scope,
-            } => self.password(&client, username, password, scope),
+            } => self.password(&client, from, username, password, scope),
             GrantRequest::RefreshToken {
                 refresh_token,
                 scope,

@@ -1,9 +1,10 @@
 //! RFC 6749 §4.3: the resource owner's username and password, exchanged once for tokens.
 
+use std::net::IpAddr;
+
 use shared::{ApiError, Scope, TokenResponse};
 
 use super::issue::Subject;
-use super::user_auth::authenticate_user;
 use super::{require_confidential, scope, TokenService};
 use crate::domain::client::Client;
 use crate::domain::grant_type::GrantType;
@@ -12,6 +13,7 @@ impl TokenService {
     pub(super) fn password(
         &self,
         client: &Client,
+        from: Option<IpAddr>,
         username: &str,
         password: &str,
         requested: Option<Scope>,
@@ -19,7 +21,7 @@ impl TokenService {
         require_confidential(client)?;
         // Scope first, as Spring's request validator did: a doomed request costs no bcrypt work.
         let scope = scope::negotiate(requested, &client.scope)?;
-        let user = authenticate_user(&self.store, &self.passwords, username, password)?;
+        let user = self.authenticate_user(from, username, password)?;
         let subject = Subject {
             user_name: Some(user.username),
             authorities: user.authorities,

@@ -1,17 +1,46 @@
 //! Checking a resource owner's username and password: the password grant and the login form.
 
+use std::net::IpAddr;
+
 use shared::{ApiError, ErrorCode};
 
 use crate::db::{users, Store};
 use crate::domain::password::Passwords;
+use crate::domain::sign_in_throttle::SignInThrottle;
 use crate::domain::user::User;
 
-/// The user, if the password is right and the account usable.
-///
+/// The user, if the password is right and the account usable, unless this account or the address
+/// `from` has failed too often lately (SECURITY.md 17): then 429, before any bcrypt work.
+pub fn authenticate_user(
+    store: &Store,
+    passwords: &Passwords,
+    throttle: &SignInThrottle,
+    from: Option<IpAddr>,
+    username: &str,
+    password: &str,
+) -> Result<User, ApiError> {
+    let attempt = throttle.begin(username, from).map_err(|wait| {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        ApiError::new(ErrorCode::TooManyFailedSignIns).with_retry_after(seconds)
+    })?;
+    match check_password(store, passwords, username, password) {
+        Ok(user) => {
+            attempt.succeeded();
+            Ok(user)
+        }
+        // Stays counted.
+        Err(error) if error.code() == ErrorCode::BadCredentials => Err(error),
+        Err(error) => {
+            attempt.not_a_guess();
+            Err(error)
+        }
+    }
+}
+
 /// An unknown user costs the same bcrypt work as a wrong password (SECURITY.md 15). The password
 /// is checked before the account state, so only someone who knows it learns that the account is
 /// disabled. A user without authorities is refused, as Spring's `JdbcDaoImpl` refused it.
-pub fn authenticate_user(
+fn check_password(
     store: &Store,
     passwords: &Passwords,
     username: &str,

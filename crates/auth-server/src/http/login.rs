@@ -10,7 +10,7 @@ use shared::{ApiError, ErrorCode};
 use super::pages::{error_page, page, see_other};
 use super::session::{WebSession, CSRF_FIELD};
 use super::{body, AppState};
-use crate::grants::user_auth::authenticate_user;
+use super::client_address::client_address;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -109,10 +109,8 @@ pub async fn sign_in(
     };
     let (username, password) = (username.to_owned(), password.to_owned());
     let tokens = state.tokens.clone();
-    let checked = web::block(move || {
-        authenticate_user(tokens.store(), tokens.passwords(), &username, &password)
-    })
-    .await;
+    let from = client_address(&request, state.trust_forwarded_for);
+    let checked = web::block(move || tokens.authenticate_user(from, &username, &password)).await;
     match checked {
         Ok(Ok(user)) => match web_session.sign_in(&user.username) {
             Ok(()) => after_sign_in(&web_session),
@@ -122,6 +120,9 @@ pub async fn sign_in(
             see_other("/login?error=disabled")
         }
         Ok(Err(error)) if error.code() == ErrorCode::BadCredentials => see_other("/login?error"),
+        Ok(Err(error)) if error.code() == ErrorCode::TooManyFailedSignIns => {
+            locked_out(&web_session, error.retry_after().unwrap_or(1))
+        }
         Ok(Err(error)) => error_page(&error),
         Err(error) => error_page(&ApiError::internal(error)),
     }
@@ -143,6 +144,35 @@ pub async fn sign_out(
     }
     web_session.sign_out();
     see_other("/login?logout")
+}
+
+/// The login page again, answered 429 with `Retry-After`: no redirect, so the wait is shown where
+/// the user typed.
+fn locked_out(web_session: &WebSession, seconds: u64) -> HttpResponse {
+    let csrf = match web_session.csrf_token() {
+        Ok(csrf) => csrf,
+        Err(error) => return error_page(&error),
+    };
+    let error = format!(
+        "Too many failed sign-in attempts for this account or from this network. \
+         Try again in {seconds} seconds."
+    );
+    let next = web_session.continuation();
+    let mut response = page(
+        StatusCode::TOO_MANY_REQUESTS,
+        &LoginPage {
+            csrf: &csrf,
+            client_id: next.as_ref().and_then(|n| n.client_id.as_deref()),
+            error: Some(&error),
+            notice: None,
+        },
+    );
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&seconds.to_string()) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::RETRY_AFTER, value);
+    }
+    response
 }
 
 async fn read(

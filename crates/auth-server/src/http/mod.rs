@@ -2,6 +2,7 @@
 
 mod authorize;
 mod body;
+mod client_address;
 mod fallback;
 mod health;
 mod introspect;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub tokens: Arc<TokenService>,
     pub introspection: IntrospectionPolicy,
     pub max_body_bytes: usize,
+    /// Whether the client address comes from `X-Forwarded-For` (behind a trusted balancer).
+    pub trust_forwarded_for: bool,
     /// Seconds a sign-in lasts.
     pub session_max_age: i64,
 }

@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use shared::wire::JSON_UTF8;
 use shared::{ApiError, ErrorCode};
 
+use super::client_address::client_address;
 use super::{body, AppState};
 use crate::grants::{PresentedClient, TOKEN_PARAMS};
 use shared::params::Params;
@@ -26,7 +27,8 @@ pub async fn token(
         Some(issue) => issue.commit().await?,
         None => {
             let service = state.tokens.clone();
-            web::block(move || service.token(&presented, &params))
+            let from = client_address(&request, state.trust_forwarded_for);
+            web::block(move || service.token(&presented, &params, from))
                 .await
                 .map_err(ApiError::internal)??
         }

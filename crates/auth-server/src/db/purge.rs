@@ -1,0 +1,151 @@
+//! Deleting what can never be used again, so the tables do not grow without bound: expired codes,
+//! access and refresh tokens and approvals, and token families nothing refers to any more.
+//!
+//! Each delete takes at most `batch` rows in its own short transaction, so a purge of a large
+//! backlog never holds SQLite's write lock (or PostgreSQL row locks) for long, and token writes
+//! interleave with it. Rows that never expire (a validity of 0 or less, NULL `expires_at`) stay.
+
+use std::collections::HashSet;
+
+use chrono::DateTime;
+use diesel::prelude::*;
+
+use super::schema::{
+    oauth_access_token as access, oauth_approvals as approvals, oauth_code as code,
+    oauth_refresh_token as refresh, oauth_token_family as family,
+};
+use super::{write_transaction, DbConnection, StoreError};
+
+/// A family is left alone this long after its last change even when nothing refers to it, so a
+/// grant whose first rows are being written is never mistaken for an abandoned one.
+const FAMILY_GRACE_SECONDS: i64 = 3600;
+
+/// How many rows one purge deleted, table by table.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    pub codes: usize,
+    pub access_tokens: usize,
+    pub refresh_tokens: usize,
+    pub approvals: usize,
+    pub families: usize,
+}
+
+impl Purged {
+    pub fn total(&self) -> usize {
+        self.codes + self.access_tokens + self.refresh_tokens + self.approvals + self.families
+    }
+}
+
+/// Deletes everything that expired before `now` (Unix seconds).
+pub fn expired(conn: &mut DbConnection, now: i64, batch: u32) -> Result<Purged, StoreError> {
+    let batch = i64::from(batch.max(1));
+    // Select a batch of keys, then delete them: diesel cannot express a DELETE whose subquery
+    // reads the same table, and both steps share one transaction.
+    macro_rules! purge_expired {
+        ($table:ident, $key:ident) => {
+            in_batches(batch, |limit| {
+                write_transaction(conn, |conn| {
+                    let keys: Vec<String> = $table::table
+                        .filter($table::expires_at.lt(now))
+                        .select($table::$key)
+                        .limit(limit)
+                        .load(conn)?;
+                    if keys.is_empty() {
+                        return Ok(0);
+                    }
+                    Ok(diesel::delete($table::table.filter($table::$key.eq_any(&keys)))
+                        .execute(conn)?)
+                })
+            })?
+        };
+    }
+    let codes = purge_expired!(code, code);
+    let access_tokens = purge_expired!(access, token_id);
+    let refresh_tokens = purge_expired!(refresh, token_id);
+    // One row per user, client and scope: small, and its key is three columns wide.
+    let cutoff = DateTime::from_timestamp(now, 0)
+        .unwrap_or_default()
+        .naive_utc();
+    let approvals = write_transaction(conn, |conn| {
+        Ok(diesel::delete(approvals::table.filter(approvals::expiresat.lt(cutoff))).execute(conn)?)
+    })?;
+    let families = abandoned_families(conn, now - FAMILY_GRACE_SECONDS, batch)?;
+    Ok(Purged {
+        codes,
+        access_tokens,
+        refresh_tokens,
+        approvals,
+        families,
+    })
+}
+
+/// Runs `delete(limit)` until it deletes fewer than `limit` rows; returns how many went.
+fn in_batches(
+    limit: i64,
+    mut delete: impl FnMut(i64) -> Result<usize, StoreError>,
+) -> Result<usize, StoreError> {
+    let mut total = 0;
+    loop {
+        let deleted = delete(limit)?;
+        total += deleted;
+        if (deleted as i64) < limit {
+            return Ok(total);
+        }
+    }
+}
+
+/// Families unchanged since `cutoff` that no token or code refers to: their grant is over (expired,
+/// purged, or revoked and deleted). Walked in key order, so families still in use are looked at
+/// once per purge, not again and again.
+fn abandoned_families(
+    conn: &mut DbConnection,
+    cutoff: i64,
+    batch: i64,
+) -> Result<usize, StoreError> {
+    let mut after = String::new();
+    let mut total = 0;
+    loop {
+        let (deleted, last, seen) = write_transaction(conn, |conn| {
+            let candidates: Vec<String> = family::table
+                .filter(family::family_id.gt(&after))
+                .filter(family::updated_at.lt(cutoff))
+                .order(family::family_id)
+                .select(family::family_id)
+                .limit(batch)
+                .load(conn)?;
+            let mut in_use: HashSet<String> = HashSet::new();
+            in_use.extend(
+                access::table
+                    .filter(access::family_id.eq_any(&candidates))
+                    .select(access::family_id)
+                    .load::<String>(conn)?,
+            );
+            in_use.extend(
+                refresh::table
+                    .filter(refresh::family_id.eq_any(&candidates))
+                    .select(refresh::family_id)
+                    .load::<String>(conn)?,
+            );
+            in_use.extend(
+                code::table
+                    .filter(code::family_id.eq_any(&candidates))
+                    .select(code::family_id)
+                    .load::<String>(conn)?,
+            );
+            let abandoned: Vec<&String> =
+                candidates.iter().filter(|id| !in_use.contains(*id)).collect();
+            let deleted = if abandoned.is_empty() {
+                0
+            } else {
+                diesel::delete(family::table.filter(family::family_id.eq_any(abandoned)))
+                    .execute(conn)?
+            };
+            Ok((deleted, candidates.last().cloned(), candidates.len()))
+        })?;
+        total += deleted;
+        match last {
+            Some(last) if (seen as i64) == batch => after = last,
+            _ => return Ok(total),
+        }
+    }
+}

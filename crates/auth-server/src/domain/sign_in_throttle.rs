@@ -1,0 +1,276 @@
+//! SECURITY.md item 17: password guessing is slowed down per account and per client address, at
+//! every endpoint that checks a user's password (the login form and the password grant share one
+//! throttle, so an attacker cannot split guesses between them).
+//!
+//! After `max` failed attempts with no quiet `window` in between, a key is locked: attempts are
+//! answered 429 until `lockout` has passed since the last one, then one more guess is allowed,
+//! and a failure locks again. A guesser gets one try per lockout period; a user who mistyped gets
+//! in as soon as the lockout ends. An attempt counts as failed from the moment it starts, so
+//! concurrent guesses cannot all slip past a check made before any of them failed.
+//!
+//! The counters live in this process's memory: with N replicas an attacker spread over all of
+//! them gets N times the allowance (documented in the README, "Scaling out").
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use moka::sync::Cache;
+
+/// The thresholds (`brute_force.*`). A `max` of 0 switches that limit off.
+#[derive(Debug, Clone)]
+pub struct SignInLimits {
+    pub max_failures_per_user: u32,
+    pub max_failures_per_address: u32,
+    pub window: Duration,
+    pub lockout: Duration,
+    pub capacity: u64,
+}
+
+pub struct SignInThrottle {
+    users: Counter<String>,
+    addresses: Counter<AddressKey>,
+}
+
+/// An attempt under way. Dropped without a verdict it stays counted as a failure, so an early
+/// return can never hand out a free guess.
+pub struct Attempt<'a> {
+    throttle: &'a SignInThrottle,
+    username: String,
+    address: Option<AddressKey>,
+}
+
+impl SignInThrottle {
+    pub fn new(limits: &SignInLimits) -> Self {
+        Self {
+            users: Counter::new(limits.max_failures_per_user, limits),
+            addresses: Counter::new(limits.max_failures_per_address, limits),
+        }
+    }
+
+    /// Starts an attempt for `username` from `address`, or says how long to wait.
+    pub fn begin(&self, username: &str, address: Option<IpAddr>) -> Result<Attempt<'_>, Duration> {
+        let address = address.map(AddressKey::of);
+        let user_wait = self.users.wait(&username.to_owned());
+        let address_wait = address.as_ref().and_then(|a| self.addresses.wait(a));
+        if let Some(wait) = user_wait.into_iter().chain(address_wait).max() {
+            return Err(wait);
+        }
+        self.users.add(username.to_owned(), 1);
+        if let Some(address) = &address {
+            self.addresses.add(address.clone(), 1);
+        }
+        Ok(Attempt {
+            throttle: self,
+            username: username.to_owned(),
+            address,
+        })
+    }
+}
+
+impl Attempt<'_> {
+    /// The password was right: the account's failures are forgotten. The address keeps its other
+    /// failures, or an attacker with one account of their own could wipe their record with it.
+    pub fn succeeded(mut self) {
+        self.throttle.users.forget(&self.username);
+        self.uncount_address();
+    }
+
+    /// The attempt ended before the password could be judged (database down, bcrypt busy) or the
+    /// password was right for a disabled account: not a guess that failed.
+    pub fn not_a_guess(mut self) {
+        self.throttle.users.add(self.username.clone(), -1);
+        self.uncount_address();
+    }
+
+    fn uncount_address(&mut self) {
+        if let Some(address) = self.address.take() {
+            self.throttle.addresses.add(address, -1);
+        }
+    }
+}
+
+/// Failures per key, forgotten after a quiet window.
+struct Counter<K> {
+    max: u32,
+    lockout: Duration,
+    entries: Cache<K, Arc<Mutex<Failures>>>,
+}
+
+#[derive(Debug)]
+struct Failures {
+    count: u32,
+    last: Instant,
+}
+
+impl<K> Counter<K>
+where
+    K: std::hash::Hash + Eq + Send + Sync + Clone + 'static,
+{
+    fn new(max: u32, limits: &SignInLimits) -> Self {
+        Self {
+            max,
+            lockout: limits.lockout,
+            entries: Cache::builder()
+                .max_capacity(limits.capacity)
+                .time_to_idle(limits.window.max(Duration::from_secs(1)))
+                .build(),
+        }
+    }
+
+    fn wait(&self, key: &K) -> Option<Duration> {
+        if self.max == 0 {
+            return None;
+        }
+        let entry = self.entries.get(key)?;
+        let failures = entry.lock().unwrap_or_else(PoisonError::into_inner);
+        if failures.count < self.max {
+            return None;
+        }
+        let until = failures.last + self.lockout;
+        until
+            .checked_duration_since(Instant::now())
+            .filter(|left| !left.is_zero())
+    }
+
+    fn add(&self, key: K, delta: i32) {
+        if self.max == 0 {
+            return;
+        }
+        let entry = self.entries.get_with(key, || {
+            Arc::new(Mutex::new(Failures {
+                count: 0,
+                last: Instant::now(),
+            }))
+        });
+        let mut failures = entry.lock().unwrap_or_else(PoisonError::into_inner);
+        failures.count = failures.count.saturating_add_signed(delta);
+        if delta > 0 {
+            failures.last = Instant::now();
+        }
+    }
+
+    fn forget(&self, key: &K) {
+        self.entries.invalidate(key);
+    }
+}
+
+/// Where attempts come from. An IPv6 user holds a whole /64 (2^64 addresses), so IPv6 is counted
+/// per /64 prefix; an IPv4-mapped address counts as its IPv4 address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum AddressKey {
+    V4([u8; 4]),
+    V6Prefix([u8; 8]),
+}
+
+impl AddressKey {
+    fn of(address: IpAddr) -> Self {
+        match address {
+            IpAddr::V4(v4) => Self::V4(v4.octets()),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self::V4(v4.octets()),
+                None => {
+                    let mut prefix = [0; 8];
+                    prefix.copy_from_slice(&v6.octets()[..8]);
+                    Self::V6Prefix(prefix)
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn throttle(per_user: u32, per_address: u32, lockout_ms: u64) -> SignInThrottle {
+        SignInThrottle::new(&SignInLimits {
+            max_failures_per_user: per_user,
+            max_failures_per_address: per_address,
+            window: Duration::from_secs(60),
+            lockout: Duration::from_millis(lockout_ms),
+            capacity: 1000,
+        })
+    }
+
+    fn fail(t: &SignInThrottle, user: &str, from: &str) -> Result<(), Duration> {
+        t.begin(user, Some(from.parse().unwrap())).map(drop)
+    }
+
+    #[test]
+    fn an_account_is_locked_after_its_failures_from_anywhere() {
+        let t = throttle(3, 0, 60_000);
+        for from in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
+            assert!(fail(&t, "admin", from).is_ok());
+        }
+        let wait = fail(&t, "admin", "10.0.0.4").unwrap_err();
+        assert!(wait > Duration::from_secs(59), "{wait:?}");
+        // Other accounts are not affected.
+        assert!(fail(&t, "alice", "10.0.0.4").is_ok());
+    }
+
+    #[test]
+    fn an_address_is_locked_after_its_failures_on_any_account() {
+        let t = throttle(0, 3, 60_000);
+        for user in ["a", "b", "c"] {
+            assert!(fail(&t, user, "192.0.2.7").is_ok());
+        }
+        assert!(fail(&t, "d", "192.0.2.7").is_err());
+        assert!(fail(&t, "d", "192.0.2.8").is_ok());
+    }
+
+    #[test]
+    fn ipv6_is_counted_per_64_prefix_and_mapped_ipv4_as_ipv4() {
+        let t = throttle(0, 2, 60_000);
+        assert!(fail(&t, "a", "2001:db8:1:2::1").is_ok());
+        assert!(fail(&t, "a", "2001:db8:1:2:ffff::9").is_ok());
+        assert!(fail(&t, "a", "2001:db8:1:2::77").is_err());
+        assert!(fail(&t, "a", "2001:db8:1:3::1").is_ok());
+        assert!(fail(&t, "a", "::ffff:198.51.100.1").is_ok());
+        assert!(fail(&t, "a", "198.51.100.1").is_ok());
+        assert!(fail(&t, "a", "198.51.100.1").is_err());
+    }
+
+    #[test]
+    fn a_success_forgets_the_accounts_failures_but_not_the_addresss() {
+        let t = throttle(2, 3, 60_000);
+        let from = Some("10.1.1.1".parse().unwrap());
+        drop(t.begin("admin", from).unwrap());
+        t.begin("admin", from).unwrap().succeeded();
+        drop(t.begin("admin", from).unwrap());
+        assert!(t.begin("admin", from).is_ok(), "one failure since success");
+        // The address saw three failures: locked, whatever the account.
+        assert!(t.begin("other", from).is_err());
+    }
+
+    #[test]
+    fn attempts_that_judged_nothing_are_not_counted() {
+        let t = throttle(1, 1, 60_000);
+        let from = Some("10.2.2.2".parse().unwrap());
+        for _ in 0..5 {
+            t.begin("admin", from).unwrap().not_a_guess();
+        }
+        assert!(t.begin("admin", from).is_ok());
+    }
+
+    #[test]
+    fn after_the_lockout_one_more_guess_is_allowed_and_a_failure_locks_again() {
+        let t = throttle(2, 0, 50);
+        assert!(fail(&t, "admin", "10.3.3.3").is_ok());
+        assert!(fail(&t, "admin", "10.3.3.3").is_ok());
+        assert!(fail(&t, "admin", "10.3.3.3").is_err());
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(fail(&t, "admin", "10.3.3.3").is_ok());
+        assert!(fail(&t, "admin", "10.3.3.3").is_err());
+    }
+
+    #[test]
+    fn concurrent_guesses_are_counted_before_they_are_judged() {
+        let t = throttle(3, 0, 60_000);
+        let from = Some("10.4.4.4".parse().unwrap());
+        // Three in flight at once, none judged yet: the fourth is already refused.
+        let in_flight: Vec<_> = (0..3).map(|_| t.begin("admin", from).unwrap()).collect();
+        assert!(t.begin("admin", from).is_err());
+        drop(in_flight);
+    }
+}

@@ -1,0 +1,182 @@
+//! Expired codes, tokens and approvals are deleted by a periodic task, so tables do not grow
+//! without bound; what is still usable is never touched.
+
+use std::time::Duration;
+
+use auth_server::db::schema::{
+    oauth_access_token as access, oauth_code as code, oauth_refresh_token as refresh,
+    oauth_token_family as family,
+};
+use auth_server::db::{approvals, purge::Purged};
+use auth_server::domain::clock;
+use auth_server::housekeeping::purge_once;
+use diesel::prelude::*;
+
+use crate::helpers::{answer, params_of, spawn_app_with, Backend, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(expired_rows_are_purged_and_live_ones_kept);
+
+const AUTHORIZE: &str =
+    "response_type=code&client_id=dev&redirect_uri=http://www.baidu.com&state=s";
+
+/// Makes every row written so far look expired (and its family idle for two hours).
+fn age_everything(app: &TestApp) {
+    let now = clock::now();
+    let mut conn = app.store.conn().unwrap();
+    diesel::update(access::table)
+        .set(access::expires_at.eq(now - 10))
+        .execute(&mut *conn)
+        .unwrap();
+    diesel::update(refresh::table)
+        .set(refresh::expires_at.eq(now - 10))
+        .execute(&mut *conn)
+        .unwrap();
+    diesel::update(code::table)
+        .set(code::expires_at.eq(now - 10))
+        .execute(&mut *conn)
+        .unwrap();
+    diesel::update(family::table)
+        .set(family::updated_at.eq(now - 7200))
+        .execute(&mut *conn)
+        .unwrap();
+}
+
+async fn hi(app: &TestApp, token: &str) -> u16 {
+    app.http
+        .get(app.url("/hi?name=x"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn expired_rows_are_purged_and_live_ones_kept(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.purge.interval_seconds = 0).await else {
+        return;
+    };
+    app.add_client("forever", "client_credentials", |c| {
+        c.access_token_validity = Some(0);
+    });
+    // To be expired: a password grant's tokens and family, and a code with its family.
+    let old = app.password_grant().await;
+    let browser = app.browser();
+    let old_code = params_of(&browser.code_for(AUTHORIZE).await)["code"].clone();
+    age_everything(&app);
+    // To be kept: fresh tokens, a token that never expires, a fresh code, the approval given above.
+    let fresh = app.password_grant().await;
+    let forever = app
+        .token_basic(("forever", "s3cret"), &[("grant_type", "client_credentials")])
+        .await;
+    let fresh_code = params_of(&browser.code_for(AUTHORIZE).await)["code"].clone();
+    // And an approval that ran out yesterday.
+    let now = clock::now();
+    approvals::save(
+        &mut app.store.conn().unwrap(),
+        "admin",
+        "forever",
+        &[("app".to_owned(), approvals::APPROVED)],
+        now - 86_400,
+        now - 90_000,
+    )
+    .unwrap();
+
+    // A batch of one exercises the batching: every row takes its own transaction.
+    let purged = purge_once(&app.store, 1).unwrap();
+    assert_eq!(
+        purged,
+        Purged {
+            codes: 1,
+            access_tokens: 1,
+            refresh_tokens: 1,
+            approvals: 1,
+            families: 2,
+        }
+    );
+    assert_eq!(purge_once(&app.store, 1000).unwrap(), Purged::default());
+
+    // What was kept still works.
+    assert_eq!(hi(&app, &fresh.field("access_token")).await, 200);
+    assert_eq!(hi(&app, &forever.field("access_token")).await, 200);
+    assert_eq!(hi(&app, &old.field("access_token")).await, 401);
+    let refreshed = app
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &fresh.field("refresh_token")),
+            ("client_id", "dev"),
+            ("client_secret", "11"),
+        ])
+        .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    let redeem = |code: String| {
+        let app = &app;
+        async move {
+            app.token(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "http://www.baidu.com"),
+                ("client_id", "dev"),
+                ("client_secret", "11"),
+            ])
+            .await
+        }
+    };
+    assert_eq!(redeem(fresh_code).await.status, 200);
+    redeem(old_code)
+        .await
+        .assert_error(400, "invalid_grant", "Invalid authorization code");
+    // The remembered approval was kept: no approval page this time.
+    let hop = browser.authorize(AUTHORIZE).await;
+    assert!(hop.header("location").starts_with("http://www.baidu.com/?code="));
+}
+
+/// The server purges by itself every `purge.interval_seconds`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_purges_on_its_own_schedule() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |s| s.purge.interval_seconds = 1).await else {
+        return;
+    };
+    assert_eq!(app.password_grant().await.status, 200);
+    age_everything(&app);
+    let rows = || -> i64 {
+        let mut conn = app.store.conn().unwrap();
+        access::table.count().get_result::<i64>(&mut *conn).unwrap()
+            + refresh::table.count().get_result::<i64>(&mut *conn).unwrap()
+    };
+    assert_eq!(rows(), 2);
+    let mut waited = Duration::ZERO;
+    while rows() > 0 && waited < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+    }
+    assert_eq!(rows(), 0, "not purged within 5 s at a 1 s interval");
+}
+
+/// `auth-server purge` does one purge and says what it deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_purge_command_deletes_expired_rows() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |s| s.purge.interval_seconds = 0).await else {
+        return;
+    };
+    let token = app.password_grant().await;
+    age_everything(&app);
+    let url = format!("sqlite://{}/auth.db", app.db.sqlite_dir().unwrap().display());
+    let out = crate::cli::ok(&url, &["purge"]);
+    assert_eq!(
+        out.trim(),
+        "deleted 0 codes, 1 access tokens, 1 refresh tokens, 0 approvals, 1 token families"
+    );
+    let status = answer(
+        app.http
+            .get(app.url("/hi?name=x"))
+            .bearer_auth(token.field("access_token"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .status;
+    assert_eq!(status, 401);
+}
