@@ -32,7 +32,9 @@ pub fn spawn(store: Store, settings: &PurgeSettings) {
             ticks.tick().await;
             let store = store.clone();
             match tokio::task::spawn_blocking(move || purge_once(&store, batch_size)).await {
-                Ok(Ok(purged)) if purged.total() > 0 => log::info!("purged expired rows: {purged:?}"),
+                Ok(Ok(purged)) if purged.total() > 0 => {
+                    log::info!("purged expired rows: {purged:?}")
+                }
                 Ok(Ok(_)) => log::debug!("purge: nothing expired"),
                 Ok(Err(error)) => log::warn!("purge failed, will retry: {error}"),
                 Err(error) => log::error!("purge task failed: {error}"),

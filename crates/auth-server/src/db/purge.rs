@@ -53,8 +53,10 @@ pub fn expired(conn: &mut DbConnection, now: i64, batch: u32) -> Result<Purged, 
                     if keys.is_empty() {
                         return Ok(0);
                     }
-                    Ok(diesel::delete($table::table.filter($table::$key.eq_any(&keys)))
-                        .execute(conn)?)
+                    Ok(
+                        diesel::delete($table::table.filter($table::$key.eq_any(&keys)))
+                            .execute(conn)?,
+                    )
                 })
             })?
         };
@@ -67,7 +69,10 @@ pub fn expired(conn: &mut DbConnection, now: i64, batch: u32) -> Result<Purged, 
         .unwrap_or_default()
         .naive_utc();
     let approvals = write_transaction(conn, |conn| {
-        Ok(diesel::delete(approvals::table.filter(approvals::expiresat.lt(cutoff))).execute(conn)?)
+        Ok(
+            diesel::delete(approvals::table.filter(approvals::expiresat.lt(cutoff)))
+                .execute(conn)?,
+        )
     })?;
     let families = abandoned_families(conn, now - FAMILY_GRACE_SECONDS, batch)?;
     Ok(Purged {
@@ -132,8 +137,10 @@ fn abandoned_families(
                     .select(code::family_id)
                     .load::<String>(conn)?,
             );
-            let abandoned: Vec<&String> =
-                candidates.iter().filter(|id| !in_use.contains(*id)).collect();
+            let abandoned: Vec<&String> = candidates
+                .iter()
+                .filter(|id| !in_use.contains(*id))
+                .collect();
             let deleted = if abandoned.is_empty() {
                 0
             } else {

@@ -8,8 +8,10 @@ use url::Url;
 ///
 /// Given: it must equal one registered URI character for character (RFC 9700 §4.1.3: no prefix,
 /// case or normalisation games). Not given: the client must have registered exactly one.
+/// Either way it must be one [`validate_registration`] accepts: rows written in SQL or by Spring's
+/// tools never went through it.
 pub fn resolve<'a>(registered: &'a [String], given: Option<&str>) -> Option<&'a str> {
-    match given {
+    let chosen = match given {
         Some(given) => registered
             .iter()
             .find(|r| r.as_str() == given)
@@ -18,7 +20,8 @@ pub fn resolve<'a>(registered: &'a [String], given: Option<&str>) -> Option<&'a 
             [only] => Some(only.as_str()),
             _ => None,
         },
-    }
+    }?;
+    validate_registration(chosen).is_ok().then_some(chosen)
 }
 
 /// Schemes that would run code or read local files in the user's browser.

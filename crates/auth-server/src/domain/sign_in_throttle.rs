@@ -3,10 +3,14 @@
 //! throttle, so an attacker cannot split guesses between them).
 //!
 //! After `max` failed attempts with no quiet `window` in between, a key is locked: attempts are
-//! answered 429 until `lockout` has passed since the last one, then one more guess is allowed,
+//! answered 429 until `lockout` has passed since the last failure, then one more guess is allowed,
 //! and a failure locks again. A guesser gets one try per lockout period; a user who mistyped gets
-//! in as soon as the lockout ends. An attempt counts as failed from the moment it starts, so
-//! concurrent guesses cannot all slip past a check made before any of them failed.
+//! in as soon as the lockout ends.
+//!
+//! Guesses sent all at once are all checked before any has failed, so the verdict is given at the
+//! end too: an attempt that finishes after concurrent failures locked its key is answered 429
+//! whatever its password, and a right guess in a burst is not revealed. Concurrent attempts that
+//! all succeed (a service signing in from many threads) are never held back.
 //!
 //! The counters live in this process's memory: with N replicas an attacker spread over all of
 //! them gets N times the allowance (documented in the README, "Scaling out").
@@ -32,8 +36,8 @@ pub struct SignInThrottle {
     addresses: Counter<AddressKey>,
 }
 
-/// An attempt under way. Dropped without a verdict it stays counted as a failure, so an early
-/// return can never hand out a free guess.
+/// An attempt under way: end it with [`Attempt::succeeded`] or [`Attempt::failed`], or drop it
+/// when the password could not be judged (database down, bcrypt busy, a disabled account).
 pub struct Attempt<'a> {
     throttle: &'a SignInThrottle,
     username: String,
@@ -56,10 +60,6 @@ impl SignInThrottle {
         if let Some(wait) = user_wait.into_iter().chain(address_wait).max() {
             return Err(wait);
         }
-        self.users.add(username.to_owned(), 1);
-        if let Some(address) = &address {
-            self.addresses.add(address.clone(), 1);
-        }
         Ok(Attempt {
             throttle: self,
             username: username.to_owned(),
@@ -69,23 +69,32 @@ impl SignInThrottle {
 }
 
 impl Attempt<'_> {
-    /// The password was right: the account's failures are forgotten. The address keeps its other
+    /// The password was right. Unless concurrent failures locked the account or address meanwhile
+    /// (then: how long to wait), the account's failures are forgotten. The address keeps its
     /// failures, or an attacker with one account of their own could wipe their record with it.
-    pub fn succeeded(mut self) {
+    pub fn succeeded(self) -> Result<(), Duration> {
+        let user_wait = self.throttle.users.wait(&self.username);
+        let address_wait = self
+            .address
+            .as_ref()
+            .and_then(|a| self.throttle.addresses.wait(a));
+        if let Some(wait) = user_wait.into_iter().chain(address_wait).max() {
+            return Err(wait);
+        }
         self.throttle.users.forget(&self.username);
-        self.uncount_address();
+        Ok(())
     }
 
-    /// The attempt ended before the password could be judged (database down, bcrypt busy) or the
-    /// password was right for a disabled account: not a guess that failed.
-    pub fn not_a_guess(mut self) {
-        self.throttle.users.add(self.username.clone(), -1);
-        self.uncount_address();
-    }
-
-    fn uncount_address(&mut self) {
-        if let Some(address) = self.address.take() {
-            self.throttle.addresses.add(address, -1);
+    /// The password was wrong: counted. `Err` when the key was already locked by concurrent
+    /// failures, so this answer must be the same 429 as theirs.
+    pub fn failed(self) -> Result<(), Duration> {
+        let user_wait = self.throttle.users.fail(self.username.clone());
+        let address_wait = self
+            .address
+            .and_then(|address| self.throttle.addresses.fail(address));
+        match user_wait.into_iter().chain(address_wait).max() {
+            Some(wait) => Err(wait),
+            None => Ok(()),
         }
     }
 }
@@ -124,18 +133,22 @@ where
         }
         let entry = self.entries.get(key)?;
         let failures = entry.lock().unwrap_or_else(PoisonError::into_inner);
+        self.locked(&failures)
+    }
+
+    fn locked(&self, failures: &Failures) -> Option<Duration> {
         if failures.count < self.max {
             return None;
         }
-        let until = failures.last + self.lockout;
-        until
+        (failures.last + self.lockout)
             .checked_duration_since(Instant::now())
             .filter(|left| !left.is_zero())
     }
 
-    fn add(&self, key: K, delta: i32) {
+    /// Counts a failure; if the key was locked already, how long it stays locked.
+    fn fail(&self, key: K) -> Option<Duration> {
         if self.max == 0 {
-            return;
+            return None;
         }
         let entry = self.entries.get_with(key, || {
             Arc::new(Mutex::new(Failures {
@@ -144,10 +157,10 @@ where
             }))
         });
         let mut failures = entry.lock().unwrap_or_else(PoisonError::into_inner);
-        failures.count = failures.count.saturating_add_signed(delta);
-        if delta > 0 {
-            failures.last = Instant::now();
-        }
+        let locked = self.locked(&failures);
+        failures.count = failures.count.saturating_add(1);
+        failures.last = Instant::now();
+        locked
     }
 
     fn forget(&self, key: &K) {
@@ -194,7 +207,7 @@ mod tests {
     }
 
     fn fail(t: &SignInThrottle, user: &str, from: &str) -> Result<(), Duration> {
-        t.begin(user, Some(from.parse().unwrap())).map(drop)
+        t.begin(user, Some(from.parse().unwrap()))?.failed()
     }
 
     #[test]
@@ -235,12 +248,13 @@ mod tests {
     fn a_success_forgets_the_accounts_failures_but_not_the_addresss() {
         let t = throttle(2, 3, 60_000);
         let from = Some("10.1.1.1".parse().unwrap());
-        drop(t.begin("admin", from).unwrap());
-        t.begin("admin", from).unwrap().succeeded();
-        drop(t.begin("admin", from).unwrap());
+        t.begin("admin", from).unwrap().failed().unwrap();
+        t.begin("admin", from).unwrap().succeeded().unwrap();
+        t.begin("admin", from).unwrap().failed().unwrap();
         assert!(t.begin("admin", from).is_ok(), "one failure since success");
+        t.begin("other", from).unwrap().failed().unwrap();
         // The address saw three failures: locked, whatever the account.
-        assert!(t.begin("other", from).is_err());
+        assert!(t.begin("someone", from).is_err());
     }
 
     #[test]
@@ -248,7 +262,7 @@ mod tests {
         let t = throttle(1, 1, 60_000);
         let from = Some("10.2.2.2".parse().unwrap());
         for _ in 0..5 {
-            t.begin("admin", from).unwrap().not_a_guess();
+            drop(t.begin("admin", from).unwrap());
         }
         assert!(t.begin("admin", from).is_ok());
     }
@@ -265,12 +279,33 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_guesses_are_counted_before_they_are_judged() {
+    fn a_burst_of_guesses_learns_nothing_past_the_limit() {
         let t = throttle(3, 0, 60_000);
         let from = Some("10.4.4.4".parse().unwrap());
-        // Three in flight at once, none judged yet: the fourth is already refused.
-        let in_flight: Vec<_> = (0..3).map(|_| t.begin("admin", from).unwrap()).collect();
-        assert!(t.begin("admin", from).is_err());
-        drop(in_flight);
+        // Ten guesses in flight at once, all let in before any is judged.
+        let burst: Vec<_> = (0..10).map(|_| t.begin("admin", from).unwrap()).collect();
+        let mut verdicts = burst.into_iter();
+        for attempt in verdicts.by_ref().take(3) {
+            assert!(
+                attempt.failed().is_ok(),
+                "the first three are plain failures"
+            );
+        }
+        // The right password among the rest is answered like the wrong ones: locked.
+        let right = verdicts.next().unwrap();
+        assert!(right.succeeded().is_err());
+        for attempt in verdicts {
+            assert!(attempt.failed().is_err());
+        }
+    }
+
+    #[test]
+    fn concurrent_successes_are_never_held_back() {
+        let t = throttle(2, 2, 60_000);
+        let from = Some("10.5.5.5".parse().unwrap());
+        let burst: Vec<_> = (0..20).map(|_| t.begin("svc", from).unwrap()).collect();
+        for attempt in burst {
+            assert!(attempt.succeeded().is_ok());
+        }
     }
 }

@@ -19,21 +19,19 @@ pub fn authenticate_user(
     username: &str,
     password: &str,
 ) -> Result<User, ApiError> {
-    let attempt = throttle.begin(username, from).map_err(|wait| {
+    let locked = |wait: std::time::Duration| {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         ApiError::new(ErrorCode::TooManyFailedSignIns).with_retry_after(seconds)
-    })?;
+    };
+    let attempt = throttle.begin(username, from).map_err(locked)?;
     match check_password(store, passwords, username, password) {
-        Ok(user) => {
-            attempt.succeeded();
-            Ok(user)
-        }
-        // Stays counted.
-        Err(error) if error.code() == ErrorCode::BadCredentials => Err(error),
-        Err(error) => {
-            attempt.not_a_guess();
+        Ok(user) => attempt.succeeded().map(|()| user).map_err(locked),
+        Err(error) if error.code() == ErrorCode::BadCredentials => {
+            attempt.failed().map_err(locked)?;
             Err(error)
         }
+        // Not a verdict on the password (database down, bcrypt busy, a disabled account).
+        Err(error) => Err(error),
     }
 }
 

@@ -7,10 +7,10 @@ use askama::Template;
 use shared::params::{parse_pairs, Params};
 use shared::{ApiError, ErrorCode};
 
+use super::client_address::client_address;
 use super::pages::{error_page, page, see_other};
 use super::session::{WebSession, CSRF_FIELD};
 use super::{body, AppState};
-use super::client_address::client_address;
 
 #[derive(Template)]
 #[template(path = "login.html")]

@@ -89,9 +89,14 @@ async fn item_17_an_address_is_locked_after_repeated_failures_on_any_account() {
         return;
     };
     for user in ["a", "b", "c", "d"] {
-        guess_from(&app, user, "Summer2026!", Some(&format!("10.9.9.{}", user.len())))
-            .await
-            .assert_error(400, "invalid_grant", "Bad credentials");
+        guess_from(
+            &app,
+            user,
+            "Summer2026!",
+            Some(&format!("10.9.9.{}", user.len())),
+        )
+        .await
+        .assert_error(400, "invalid_grant", "Bad credentials");
     }
     // A new header does not make a new address: the peer (127.0.0.1) is what counts.
     assert_locked(
@@ -127,6 +132,56 @@ async fn item_17_the_lockout_ends_and_a_right_password_clears_the_count() {
     // The count started again from zero: one failure is not a lockout.
     assert_eq!(guess(&app, "admin", "typo").await.status, 400);
     assert_eq!(guess(&app, "admin", "123456").await.status, 200);
+}
+
+/// Guesses sent all at once are all checked, but past the limit every verdict is the same 429, so a
+/// burst learns no more than one guess at a time; a burst of right passwords is never held back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_17_a_burst_of_guesses_learns_nothing_past_the_limit() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |s| {
+        s.brute_force.max_failures_per_user = 3;
+        s.brute_force.max_failures_per_address = 0;
+        s.brute_force.lockout_seconds = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let legit =
+        futures_util::future::join_all((0..12).map(|_| guess(&app, "admin", "123456"))).await;
+    assert!(
+        legit.iter().all(|a| a.status == 200),
+        "concurrent sign-ins of one account"
+    );
+    let statuses = |answers: &[Answer]| answers.iter().map(|a| a.status).collect::<Vec<_>>();
+    let count = |answers: &[Answer], status| answers.iter().filter(|a| a.status == status).count();
+
+    let wrong = futures_util::future::join_all((0..12).map(|n| {
+        let password = format!("guess{n}");
+        let app = &app;
+        async move { guess(app, "admin", &password).await }
+    }))
+    .await;
+    assert!(count(&wrong, 400) <= 3, "{:?}", statuses(&wrong));
+    assert_eq!(count(&wrong, 429), 12 - count(&wrong, 400));
+
+    // The lockout over, a burst gets one verdict; the right password in it is answered 429 like
+    // the rest, unless it happened to be judged first.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let burst = futures_util::future::join_all((0..12).map(|n| {
+        let password = if n == 7 {
+            "123456".to_owned()
+        } else {
+            format!("again{n}")
+        };
+        let app = &app;
+        async move { guess(app, "admin", &password).await }
+    }))
+    .await;
+    if count(&burst, 200) == 0 {
+        assert!(count(&burst, 400) <= 1, "{:?}", statuses(&burst));
+        assert_eq!(count(&burst, 429), 12 - count(&burst, 400));
+    }
 }
 
 /// Configured off, nothing is counted.
