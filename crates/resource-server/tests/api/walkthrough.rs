@@ -138,3 +138,40 @@ async fn a_required_scope_is_enforced_with_403() {
         .header("www-authenticate")
         .contains(r#"error="insufficient_scope""#));
 }
+
+/// Oversized requests are refused before a token is looked at: no introspection call is spent on
+/// them (the stub would answer "active" to anything).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_requests_are_a_clear_4xx() {
+    let stub = crate::helpers::stub(
+        200,
+        r#"{"active":true,"client_id":"dev","scope":["app"]}"#,
+        std::time::Duration::ZERO,
+    )
+    .await;
+    let resource = spawn_resource(&stub.url, |_| {}).await;
+    let long_name = "a".repeat(8 * 1024);
+    resource
+        .get(&format!("/hi?name={long_name}"), Some("any-token"))
+        .await
+        .assert_error(414, "invalid_request", "Request URI too long");
+    let big = resource
+        .http
+        .get(format!("{}/hi?name=x", resource.address))
+        .bearer_auth("any-token")
+        .header("X-Padding", "a".repeat(16 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 431);
+    let many: String = (0..100).map(|n| format!("&p{n}=1")).collect();
+    resource
+        .get(&format!("/hi?name=x{many}"), Some("any-token"))
+        .await
+        .assert_error(400, "invalid_request", "Too many parameters");
+    assert_eq!(
+        stub.calls.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no introspection for a refused request"
+    );
+}
