@@ -1,17 +1,14 @@
 //! RFC 6749 §4.4, as the curl lines use it.
 
-use crate::helpers::{spawn_app, spawn_app_with, Backend};
+use crate::helpers::{spawn_app, Backend};
 use crate::on_both_backends;
-use auth_server::domain::token_value::TokenFormat;
 
 on_both_backends!(
     form_authentication_at_both_paths_answers_springs_json,
     basic_authentication_gets_a_token,
-    no_refresh_token_is_issued,
     a_requested_subset_of_the_scope_is_granted,
     a_scope_the_client_does_not_have_is_refused,
     validity_comes_from_the_client_or_springs_default,
-    uuid_format_gives_spring_style_tokens,
     a_public_client_cannot_use_client_credentials,
 );
 
@@ -66,21 +63,6 @@ async fn basic_authentication_gets_a_token(backend: Backend) {
         answer.field("access_token"),
         again.field("access_token"),
         "every request gets a fresh token, unlike Spring's reuse"
-    );
-}
-
-async fn no_refresh_token_is_issued(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let answer = app
-        .token_basic(("dev", "11"), &[("grant_type", "client_credentials")])
-        .await;
-    assert_eq!(answer.status, 200);
-    assert!(
-        answer.json().get("refresh_token").is_none(),
-        "{}",
-        answer.body
     );
 }
 
@@ -169,24 +151,6 @@ async fn validity_comes_from_the_client_or_springs_default(backend: Backend) {
         None,
         "0 means the token never expires, as in Spring"
     );
-}
-
-async fn uuid_format_gives_spring_style_tokens(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.tokens.format = TokenFormat::Uuid).await else {
-        return;
-    };
-    let password = app.password_grant().await;
-    for token in [
-        password.field("access_token"),
-        password.field("refresh_token"),
-    ] {
-        assert_eq!(
-            uuid::Uuid::parse_str(&token)
-                .expect("a UUID")
-                .get_version_num(),
-            4
-        );
-    }
 }
 
 async fn a_public_client_cannot_use_client_credentials(backend: Backend) {

@@ -3,7 +3,6 @@
 
 mod helpers;
 
-mod authorization_code;
 mod authorize;
 mod caches;
 mod cli;
@@ -14,7 +13,10 @@ mod logging;
 mod pages;
 mod password;
 mod protected;
+mod purge;
 mod refresh_token;
 mod request_errors;
+mod request_limits;
+mod security;
 mod spring_database;
 mod storage;

@@ -68,7 +68,10 @@ async fn expired_rows_are_purged_and_live_ones_kept(backend: Backend) {
     // To be kept: fresh tokens, a token that never expires, a fresh code, the approval given above.
     let fresh = app.password_grant().await;
     let forever = app
-        .token_basic(("forever", "s3cret"), &[("grant_type", "client_credentials")])
+        .token_basic(
+            ("forever", "s3cret"),
+            &[("grant_type", "client_credentials")],
+        )
         .await;
     let fresh_code = params_of(&browser.code_for(AUTHORIZE).await)["code"].clone();
     // And an approval that ran out yesterday.
@@ -129,7 +132,9 @@ async fn expired_rows_are_purged_and_live_ones_kept(backend: Backend) {
         .assert_error(400, "invalid_grant", "Invalid authorization code");
     // The remembered approval was kept: no approval page this time.
     let hop = browser.authorize(AUTHORIZE).await;
-    assert!(hop.header("location").starts_with("http://www.baidu.com/?code="));
+    assert!(hop
+        .header("location")
+        .starts_with("http://www.baidu.com/?code="));
 }
 
 /// The server purges by itself every `purge.interval_seconds`.
@@ -143,7 +148,10 @@ async fn the_server_purges_on_its_own_schedule() {
     let rows = || -> i64 {
         let mut conn = app.store.conn().unwrap();
         access::table.count().get_result::<i64>(&mut *conn).unwrap()
-            + refresh::table.count().get_result::<i64>(&mut *conn).unwrap()
+            + refresh::table
+                .count()
+                .get_result::<i64>(&mut *conn)
+                .unwrap()
     };
     assert_eq!(rows(), 2);
     let mut waited = Duration::ZERO;
@@ -162,7 +170,10 @@ async fn the_purge_command_deletes_expired_rows() {
     };
     let token = app.password_grant().await;
     age_everything(&app);
-    let url = format!("sqlite://{}/auth.db", app.db.sqlite_dir().unwrap().display());
+    let url = format!(
+        "sqlite://{}/auth.db",
+        app.db.sqlite_dir().unwrap().display()
+    );
     let out = crate::cli::ok(&url, &["purge"]);
     assert_eq!(
         out.trim(),

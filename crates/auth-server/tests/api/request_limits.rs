@@ -1,5 +1,5 @@
 //! Request limits: every oversized part of a request answers a clear 4xx with the catalogue's JSON,
-//! before any work is done for it. (The body limit, 413, is tested in request_errors.rs.)
+//! before any work is done for it. (The body limit, 413, is SECURITY.md item 23, in security.rs.)
 
 use crate::helpers::{answer, spawn_app, Backend};
 
@@ -22,7 +22,9 @@ async fn too_many_parameters_is_400() {
     let query: String = (0..101).map(|n| format!("&p{n}=1")).collect();
     let page = app
         .browser()
-        .get(&format!("/oauth/authorize?response_type=code&client_id=dev{query}"))
+        .get(&format!(
+            "/oauth/authorize?response_type=code&client_id=dev{query}"
+        ))
         .await;
     assert_eq!(page.status, 400);
     assert!(!page.headers.contains_key("location"));
