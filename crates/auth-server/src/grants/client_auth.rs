@@ -83,16 +83,22 @@ impl PresentedClient {
     }
 }
 
+const OWS: [char; 2] = [' ', '\t'];
+
 /// `None` when the header is not Basic (another scheme is not client authentication).
 fn basic_credentials(header: &[u8]) -> Option<Result<PresentedClient, ApiError>> {
     let header = std::str::from_utf8(header).ok()?;
-    let (scheme, encoded) = header.trim().split_once(' ')?;
+    // Only HTTP's own white space (RFC 9110 §5.6.3): `trim()` would also strip Unicode spaces,
+    // which arrive as raw bytes and make no header well-formed.
+    let (scheme, encoded) = header.trim_matches(OWS).split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
     let malformed = || ApiError::new(ErrorCode::MalformedClientCredentials);
     Some((|| {
-        let decoded = BASIC.decode(encoded.trim()).map_err(|_| malformed())?;
+        let decoded = BASIC
+            .decode(encoded.trim_matches(OWS))
+            .map_err(|_| malformed())?;
         let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
         if decoded.contains(['\0', '\r', '\n']) {
             return Err(malformed());
@@ -263,6 +269,35 @@ mod tests {
                 String::from_utf8_lossy(header)
             );
         }
+    }
+
+    /// Found by `fuzz/fuzz_targets/authorization_header.rs`: U+0085 and U+00A0 (here in UTF-8)
+    /// were trimmed as white space, so these counted as Basic credentials for `dev`.
+    #[test]
+    fn unicode_spaces_do_not_pad_a_basic_header() {
+        let fuzzed = b"\xc2\x85Basic Z=#=";
+        let leading = b"\xc2\x85Basic ZGV2OjEx";
+        let trailing = b"Basic ZGV2OjEx\xc2\xa0";
+        for (header, refusal) in [
+            (&fuzzed[..], ErrorCode::ClientAuthenticationRequired),
+            (leading, ErrorCode::ClientAuthenticationRequired),
+            (trailing, ErrorCode::MalformedClientCredentials),
+        ] {
+            assert_eq!(
+                PresentedClient::from_request(Some(header), &params(""))
+                    .unwrap_err()
+                    .code(),
+                refusal,
+                "{}",
+                String::from_utf8_lossy(header)
+            );
+        }
+        let padded = PresentedClient::from_request(Some(b" \tBasic \tZGV2OjEx\t "), &params(""));
+        assert_eq!(
+            padded.unwrap().client_id,
+            "dev",
+            "HTTP's own white space is fine"
+        );
     }
 
     #[test]
