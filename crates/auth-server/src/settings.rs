@@ -231,9 +231,14 @@ impl Settings {
             "must be at least 1024",
         )?;
         check(
-            self.brute_force.lockout_seconds >= 1,
+            (1..=86_400).contains(&self.brute_force.lockout_seconds),
             "brute_force.lockout_seconds",
-            "must be at least 1",
+            "must be between 1 and 86400 (a day)",
+        )?;
+        check(
+            self.brute_force.window_seconds <= 30 * 86_400,
+            "brute_force.window_seconds",
+            "must be at most 2592000 (30 days)",
         )?;
         check(
             self.brute_force.window_seconds >= self.brute_force.lockout_seconds,
@@ -246,9 +251,9 @@ impl Settings {
             "must be at least 1",
         )?;
         check(
-            self.purge.batch_size >= 1,
+            (1..=10_000).contains(&self.purge.batch_size),
             "purge.batch_size",
-            "must be at least 1",
+            "must be between 1 and 10000",
         )?;
         check(
             shared::Scope::parse(&self.resource.id).is_ok_and(|s| s.iter().count() == 1),

@@ -63,7 +63,7 @@ pub fn expired(conn: &mut DbConnection, now: i64, batch: u32) -> Result<Purged, 
     }
     let codes = purge_expired!(code, code);
     let access_tokens = purge_expired!(access, token_id);
-    let refresh_tokens = purge_expired!(refresh, token_id);
+    let refresh_tokens = expired_refresh_tokens(conn, now, batch)?;
     // One row per user, client and scope: small, and its key is three columns wide.
     let cutoff = DateTime::from_timestamp(now, 0)
         .unwrap_or_default()
@@ -84,6 +84,75 @@ pub fn expired(conn: &mut DbConnection, now: i64, batch: u32) -> Result<Purged, 
     })
 }
 
+/// Expired refresh tokens, except a rotated one whose family still has a live refresh token: it is
+/// what reveals a replay (RFC 9700 §4.14.2) however long after its own expiry the real client
+/// comes back with it. Walked in key order, so the kept ones are passed over, not reread forever.
+fn expired_refresh_tokens(
+    conn: &mut DbConnection,
+    now: i64,
+    batch: i64,
+) -> Result<usize, StoreError> {
+    let mut after = String::new();
+    let mut total = 0;
+    loop {
+        let (deleted, last, seen) = write_transaction(conn, |conn| {
+            let rows: Vec<(String, String, Option<i64>)> = refresh::table
+                .filter(refresh::token_id.gt(&after))
+                .filter(refresh::expires_at.lt(now))
+                .order(refresh::token_id)
+                .select((refresh::token_id, refresh::family_id, refresh::rotated_at))
+                .limit(batch)
+                .load(conn)?;
+            let rotated_families: Vec<&String> = rows
+                .iter()
+                .filter(|(_, _, rotated_at)| rotated_at.is_some())
+                .map(|(_, family_id, _)| family_id)
+                .collect();
+            let live: HashSet<String> = if rotated_families.is_empty() {
+                HashSet::new()
+            } else {
+                refresh::table
+                    .filter(refresh::family_id.eq_any(rotated_families))
+                    .filter(
+                        refresh::expires_at
+                            .is_null()
+                            .or(refresh::expires_at.ge(now)),
+                    )
+                    .select(refresh::family_id)
+                    .load::<String>(conn)?
+                    .into_iter()
+                    .collect()
+            };
+            let doomed: Vec<&String> = rows
+                .iter()
+                .filter(|(_, family_id, rotated_at)| {
+                    rotated_at.is_none() || !live.contains(family_id)
+                })
+                .map(|(token_id, _, _)| token_id)
+                .collect();
+            let deleted = if doomed.is_empty() {
+                0
+            } else {
+                diesel::delete(refresh::table.filter(refresh::token_id.eq_any(doomed)))
+                    .execute(conn)?
+            };
+            Ok((deleted, rows.last().map(|r| r.0.clone()), rows.len()))
+        })?;
+        total += deleted;
+        match last {
+            Some(last) if (seen as i64) == batch => after = last,
+            _ => return Ok(total),
+        }
+        pause_between_batches();
+    }
+}
+
+/// On SQLite every batch takes the one write lock: a breath between batches lets queued token
+/// writes in, so a large backlog never starves them.
+fn pause_between_batches() {
+    std::thread::sleep(std::time::Duration::from_millis(5));
+}
+
 /// Runs `delete(limit)` until it deletes fewer than `limit` rows; returns how many went.
 fn in_batches(
     limit: i64,
@@ -96,6 +165,7 @@ fn in_batches(
         if (deleted as i64) < limit {
             return Ok(total);
         }
+        pause_between_batches();
     }
 }
 
@@ -144,8 +214,13 @@ fn abandoned_families(
             let deleted = if abandoned.is_empty() {
                 0
             } else {
-                diesel::delete(family::table.filter(family::family_id.eq_any(abandoned)))
-                    .execute(conn)?
+                // Still idle: a writer that locked one meanwhile has touched `updated_at`.
+                diesel::delete(
+                    family::table
+                        .filter(family::family_id.eq_any(abandoned))
+                        .filter(family::updated_at.lt(cutoff)),
+                )
+                .execute(conn)?
             };
             Ok((deleted, candidates.last().cloned(), candidates.len()))
         })?;
@@ -154,5 +229,6 @@ fn abandoned_families(
             Some(last) if (seen as i64) == batch => after = last,
             _ => return Ok(total),
         }
+        pause_between_batches();
     }
 }

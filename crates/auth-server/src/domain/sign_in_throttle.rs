@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
+use sha2::{Digest, Sha256};
 
 /// The thresholds (`brute_force.*`). A `max` of 0 switches that limit off.
 #[derive(Debug, Clone)]
@@ -32,7 +33,9 @@ pub struct SignInLimits {
 }
 
 pub struct SignInThrottle {
-    users: Counter<String>,
+    /// By SHA-256 of the case-folded username: a fixed 32 bytes per entry whatever was typed, and
+    /// `Admin` counts as `admin` on a database whose usernames ignore case.
+    users: Counter<[u8; 32]>,
     addresses: Counter<AddressKey>,
 }
 
@@ -40,8 +43,12 @@ pub struct SignInThrottle {
 /// when the password could not be judged (database down, bcrypt busy, a disabled account).
 pub struct Attempt<'a> {
     throttle: &'a SignInThrottle,
-    username: String,
+    user: [u8; 32],
     address: Option<AddressKey>,
+}
+
+fn user_key(username: &str) -> [u8; 32] {
+    Sha256::digest(username.to_lowercase().as_bytes()).into()
 }
 
 impl SignInThrottle {
@@ -54,17 +61,15 @@ impl SignInThrottle {
 
     /// Starts an attempt for `username` from `address`, or says how long to wait.
     pub fn begin(&self, username: &str, address: Option<IpAddr>) -> Result<Attempt<'_>, Duration> {
-        let address = address.map(AddressKey::of);
-        let user_wait = self.users.wait(&username.to_owned());
-        let address_wait = address.as_ref().and_then(|a| self.addresses.wait(a));
-        if let Some(wait) = user_wait.into_iter().chain(address_wait).max() {
-            return Err(wait);
-        }
-        Ok(Attempt {
+        let attempt = Attempt {
             throttle: self,
-            username: username.to_owned(),
-            address,
-        })
+            user: user_key(username),
+            address: address.map(AddressKey::of),
+        };
+        match attempt.locked() {
+            Some(wait) => Err(wait),
+            None => Ok(attempt),
+        }
     }
 }
 
@@ -73,22 +78,27 @@ impl Attempt<'_> {
     /// (then: how long to wait), the account's failures are forgotten. The address keeps its
     /// failures, or an attacker with one account of their own could wipe their record with it.
     pub fn succeeded(self) -> Result<(), Duration> {
-        let user_wait = self.throttle.users.wait(&self.username);
+        if let Some(wait) = self.locked() {
+            return Err(wait);
+        }
+        self.throttle.users.forget(&self.user);
+        Ok(())
+    }
+
+    /// How long the account or address is locked for, if it is (now).
+    pub fn locked(&self) -> Option<Duration> {
+        let user_wait = self.throttle.users.wait(&self.user);
         let address_wait = self
             .address
             .as_ref()
             .and_then(|a| self.throttle.addresses.wait(a));
-        if let Some(wait) = user_wait.into_iter().chain(address_wait).max() {
-            return Err(wait);
-        }
-        self.throttle.users.forget(&self.username);
-        Ok(())
+        user_wait.into_iter().chain(address_wait).max()
     }
 
     /// The password was wrong: counted. `Err` when the key was already locked by concurrent
     /// failures, so this answer must be the same 429 as theirs.
     pub fn failed(self) -> Result<(), Duration> {
-        let user_wait = self.throttle.users.fail(self.username.clone());
+        let user_wait = self.throttle.users.fail(self.user);
         let address_wait = self
             .address
             .and_then(|address| self.throttle.addresses.fail(address));
@@ -103,6 +113,9 @@ impl Attempt<'_> {
 struct Counter<K> {
     max: u32,
     lockout: Duration,
+    /// Failures older than this are forgotten. Judged from the failure's own time: the cache's
+    /// idle expiry only frees memory, and a busy address that never idles still gets a fresh count.
+    window: Duration,
     entries: Cache<K, Arc<Mutex<Failures>>>,
 }
 
@@ -120,6 +133,7 @@ where
         Self {
             max,
             lockout: limits.lockout,
+            window: limits.window,
             entries: Cache::builder()
                 .max_capacity(limits.capacity)
                 .time_to_idle(limits.window.max(Duration::from_secs(1)))
@@ -137,7 +151,7 @@ where
     }
 
     fn locked(&self, failures: &Failures) -> Option<Duration> {
-        if failures.count < self.max {
+        if failures.count < self.max || failures.last.elapsed() >= self.window {
             return None;
         }
         (failures.last + self.lockout)
@@ -158,6 +172,9 @@ where
         });
         let mut failures = entry.lock().unwrap_or_else(PoisonError::into_inner);
         let locked = self.locked(&failures);
+        if failures.last.elapsed() >= self.window {
+            failures.count = 0;
+        }
         failures.count = failures.count.saturating_add(1);
         failures.last = Instant::now();
         locked
@@ -262,7 +279,7 @@ mod tests {
         let t = throttle(1, 1, 60_000);
         let from = Some("10.2.2.2".parse().unwrap());
         for _ in 0..5 {
-            drop(t.begin("admin", from).unwrap());
+            let _unjudged = t.begin("admin", from).unwrap();
         }
         assert!(t.begin("admin", from).is_ok());
     }
@@ -297,6 +314,35 @@ mod tests {
         for attempt in verdicts {
             assert!(attempt.failed().is_err());
         }
+    }
+
+    #[test]
+    fn a_busy_address_still_forgets_failures_older_than_the_window() {
+        let t = SignInThrottle::new(&SignInLimits {
+            max_failures_per_user: 0,
+            max_failures_per_address: 2,
+            window: Duration::from_millis(60),
+            lockout: Duration::from_millis(10),
+            capacity: 100,
+        });
+        let from = Some("10.6.6.6".parse().unwrap());
+        t.begin("a", from).unwrap().failed().unwrap();
+        // Successes keep the address busy; the failure still ages out.
+        for _ in 0..4 {
+            std::thread::sleep(Duration::from_millis(20));
+            t.begin("b", from).unwrap().succeeded().unwrap();
+        }
+        t.begin("a", from).unwrap().failed().unwrap();
+        t.begin("a", from).unwrap().failed().unwrap();
+        assert!(t.begin("a", from).is_err(), "two fresh failures lock");
+    }
+
+    #[test]
+    fn usernames_are_counted_whatever_their_case() {
+        let t = throttle(2, 0, 60_000);
+        assert!(fail(&t, "Admin", "10.7.7.7").is_ok());
+        assert!(fail(&t, "ADMIN", "10.7.7.7").is_ok());
+        assert!(t.begin("admin", None).is_err());
     }
 
     #[test]

@@ -30,7 +30,13 @@ pub fn authenticate_user(
             attempt.failed().map_err(locked)?;
             Err(error)
         }
-        // Not a verdict on the password (database down, bcrypt busy, a disabled account).
+        // The right password for a disabled account: in a burst past the limit, answered like
+        // every other attempt there.
+        Err(error) if error.code() == ErrorCode::UserDisabled => match attempt.locked() {
+            Some(wait) => Err(locked(wait)),
+            None => Err(error),
+        },
+        // Not a verdict on the password (database down, bcrypt busy).
         Err(error) => Err(error),
     }
 }

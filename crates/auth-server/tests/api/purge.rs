@@ -15,7 +15,10 @@ use diesel::prelude::*;
 use crate::helpers::{answer, params_of, spawn_app_with, Backend, TestApp};
 use crate::on_both_backends;
 
-on_both_backends!(expired_rows_are_purged_and_live_ones_kept);
+on_both_backends!(
+    expired_rows_are_purged_and_live_ones_kept,
+    a_rotated_refresh_token_outlives_its_expiry_while_its_grant_lives
+);
 
 const AUTHORIZE: &str =
     "response_type=code&client_id=dev&redirect_uri=http://www.baidu.com&state=s";
@@ -190,4 +193,57 @@ async fn the_purge_command_deletes_expired_rows() {
     .await
     .status;
     assert_eq!(status, 401);
+}
+
+/// RFC 9700 §4.14.2: a rotated refresh token presented again revokes the grant, however long after
+/// its own expiry the real client comes back with it; so the purge keeps it while the grant lives.
+async fn a_rotated_refresh_token_outlives_its_expiry_while_its_grant_lives(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.purge.interval_seconds = 0).await else {
+        return;
+    };
+    app.add_client("rot", "password,refresh_token", |c| {
+        c.additional_information = Some(r#"{"rotate_refresh_tokens":true}"#.into());
+    });
+    let refresh = |token: String| {
+        let app = &app;
+        async move {
+            app.token_basic(
+                ("rot", "s3cret"),
+                &[("grant_type", "refresh_token"), ("refresh_token", &token)],
+            )
+            .await
+        }
+    };
+    let first = app
+        .token_basic(
+            ("rot", "s3cret"),
+            &[
+                ("grant_type", "password"),
+                ("username", "admin"),
+                ("password", "123456"),
+            ],
+        )
+        .await;
+    let stolen = first.field("refresh_token");
+    let second = refresh(stolen.clone()).await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    // The rotated token's own expiry passes; the grant's current token is still good.
+    {
+        let mut conn = app.store.conn().unwrap();
+        diesel::update(refresh::table.filter(refresh::rotated_at.is_not_null()))
+            .set(refresh::expires_at.eq(clock::now() - 10))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    assert_eq!(purge_once(&app.store, 1).unwrap().refresh_tokens, 0);
+    refresh(stolen).await.assert_error(
+        400,
+        "invalid_grant",
+        "Refresh token already used; the grant has been revoked",
+    );
+    refresh(second.field("refresh_token")).await.assert_error(
+        400,
+        "invalid_grant",
+        "Invalid refresh token",
+    );
 }
