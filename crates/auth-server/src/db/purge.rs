@@ -86,58 +86,76 @@ pub fn expired(conn: &mut DbConnection, now: i64, batch: u32) -> Result<Purged, 
 
 /// Expired refresh tokens, except a rotated one whose family still has a live refresh token: it is
 /// what reveals a replay (RFC 9700 §4.14.2) however long after its own expiry the real client
-/// comes back with it. Walked in key order, so the kept ones are passed over, not reread forever.
+/// comes back with it.
 fn expired_refresh_tokens(
     conn: &mut DbConnection,
     now: i64,
     batch: i64,
 ) -> Result<usize, StoreError> {
+    in_key_order(conn, batch, |conn, after| {
+        let rows: Vec<(String, String, Option<i64>)> = refresh::table
+            .filter(refresh::token_id.gt(after))
+            .filter(refresh::expires_at.lt(now))
+            .order(refresh::token_id)
+            .select((refresh::token_id, refresh::family_id, refresh::rotated_at))
+            .limit(batch)
+            .load(conn)?;
+        let rotated_families: Vec<&String> = rows
+            .iter()
+            .filter(|(_, _, rotated_at)| rotated_at.is_some())
+            .map(|(_, family_id, _)| family_id)
+            .collect();
+        let live: HashSet<String> = if rotated_families.is_empty() {
+            HashSet::new()
+        } else {
+            refresh::table
+                .filter(refresh::family_id.eq_any(rotated_families))
+                .filter(
+                    refresh::expires_at
+                        .is_null()
+                        .or(refresh::expires_at.ge(now)),
+                )
+                .select(refresh::family_id)
+                .load::<String>(conn)?
+                .into_iter()
+                .collect()
+        };
+        let doomed: Vec<&String> = rows
+            .iter()
+            .filter(|(_, family_id, rotated_at)| rotated_at.is_none() || !live.contains(family_id))
+            .map(|(token_id, _, _)| token_id)
+            .collect();
+        let deleted = if doomed.is_empty() {
+            0
+        } else {
+            diesel::delete(refresh::table.filter(refresh::token_id.eq_any(doomed))).execute(conn)?
+        };
+        Ok((deleted, rows.last().map(|r| r.0.clone()), rows.len()))
+    })
+}
+
+/// On SQLite every batch takes the one write lock: a breath between batches lets queued token
+/// writes in, so a large backlog never starves them.
+fn pause_between_batches() {
+    std::thread::sleep(std::time::Duration::from_millis(5));
+}
+
+/// One batch of a walk in key order: how many rows it deleted, the last key it looked at, and how
+/// many it looked at.
+type Step = (usize, Option<String>, usize);
+
+/// Runs `step` on the keys after the last one it saw, a transaction per batch, until a batch comes
+/// back short; for deletes that pass some rows over, which a plain "delete the first N" would
+/// reread forever. Returns how many rows went.
+fn in_key_order(
+    conn: &mut DbConnection,
+    batch: i64,
+    mut step: impl FnMut(&mut DbConnection, &str) -> Result<Step, StoreError>,
+) -> Result<usize, StoreError> {
     let mut after = String::new();
     let mut total = 0;
     loop {
-        let (deleted, last, seen) = write_transaction(conn, |conn| {
-            let rows: Vec<(String, String, Option<i64>)> = refresh::table
-                .filter(refresh::token_id.gt(&after))
-                .filter(refresh::expires_at.lt(now))
-                .order(refresh::token_id)
-                .select((refresh::token_id, refresh::family_id, refresh::rotated_at))
-                .limit(batch)
-                .load(conn)?;
-            let rotated_families: Vec<&String> = rows
-                .iter()
-                .filter(|(_, _, rotated_at)| rotated_at.is_some())
-                .map(|(_, family_id, _)| family_id)
-                .collect();
-            let live: HashSet<String> = if rotated_families.is_empty() {
-                HashSet::new()
-            } else {
-                refresh::table
-                    .filter(refresh::family_id.eq_any(rotated_families))
-                    .filter(
-                        refresh::expires_at
-                            .is_null()
-                            .or(refresh::expires_at.ge(now)),
-                    )
-                    .select(refresh::family_id)
-                    .load::<String>(conn)?
-                    .into_iter()
-                    .collect()
-            };
-            let doomed: Vec<&String> = rows
-                .iter()
-                .filter(|(_, family_id, rotated_at)| {
-                    rotated_at.is_none() || !live.contains(family_id)
-                })
-                .map(|(token_id, _, _)| token_id)
-                .collect();
-            let deleted = if doomed.is_empty() {
-                0
-            } else {
-                diesel::delete(refresh::table.filter(refresh::token_id.eq_any(doomed)))
-                    .execute(conn)?
-            };
-            Ok((deleted, rows.last().map(|r| r.0.clone()), rows.len()))
-        })?;
+        let (deleted, last, seen) = write_transaction(conn, |conn| step(conn, &after))?;
         total += deleted;
         match last {
             Some(last) if (seen as i64) == batch => after = last,
@@ -145,12 +163,6 @@ fn expired_refresh_tokens(
         }
         pause_between_batches();
     }
-}
-
-/// On SQLite every batch takes the one write lock: a breath between batches lets queued token
-/// writes in, so a large backlog never starves them.
-fn pause_between_batches() {
-    std::thread::sleep(std::time::Duration::from_millis(5));
 }
 
 /// Runs `delete(limit)` until it deletes fewer than `limit` rows; returns how many went.
@@ -170,65 +182,54 @@ fn in_batches(
 }
 
 /// Families unchanged since `cutoff` that no token or code refers to: their grant is over (expired,
-/// purged, or revoked and deleted). Walked in key order, so families still in use are looked at
-/// once per purge, not again and again.
+/// purged, or revoked and deleted).
 fn abandoned_families(
     conn: &mut DbConnection,
     cutoff: i64,
     batch: i64,
 ) -> Result<usize, StoreError> {
-    let mut after = String::new();
-    let mut total = 0;
-    loop {
-        let (deleted, last, seen) = write_transaction(conn, |conn| {
-            let candidates: Vec<String> = family::table
-                .filter(family::family_id.gt(&after))
-                .filter(family::updated_at.lt(cutoff))
-                .order(family::family_id)
-                .select(family::family_id)
-                .limit(batch)
-                .load(conn)?;
-            let mut in_use: HashSet<String> = HashSet::new();
-            in_use.extend(
-                access::table
-                    .filter(access::family_id.eq_any(&candidates))
-                    .select(access::family_id)
-                    .load::<String>(conn)?,
-            );
-            in_use.extend(
-                refresh::table
-                    .filter(refresh::family_id.eq_any(&candidates))
-                    .select(refresh::family_id)
-                    .load::<String>(conn)?,
-            );
-            in_use.extend(
-                code::table
-                    .filter(code::family_id.eq_any(&candidates))
-                    .select(code::family_id)
-                    .load::<String>(conn)?,
-            );
-            let abandoned: Vec<&String> = candidates
-                .iter()
-                .filter(|id| !in_use.contains(*id))
-                .collect();
-            let deleted = if abandoned.is_empty() {
-                0
-            } else {
-                // Still idle: a writer that locked one meanwhile has touched `updated_at`.
-                diesel::delete(
-                    family::table
-                        .filter(family::family_id.eq_any(abandoned))
-                        .filter(family::updated_at.lt(cutoff)),
-                )
-                .execute(conn)?
-            };
-            Ok((deleted, candidates.last().cloned(), candidates.len()))
-        })?;
-        total += deleted;
-        match last {
-            Some(last) if (seen as i64) == batch => after = last,
-            _ => return Ok(total),
-        }
-        pause_between_batches();
-    }
+    in_key_order(conn, batch, |conn, after| {
+        let candidates: Vec<String> = family::table
+            .filter(family::family_id.gt(after))
+            .filter(family::updated_at.lt(cutoff))
+            .order(family::family_id)
+            .select(family::family_id)
+            .limit(batch)
+            .load(conn)?;
+        let mut in_use: HashSet<String> = HashSet::new();
+        in_use.extend(
+            access::table
+                .filter(access::family_id.eq_any(&candidates))
+                .select(access::family_id)
+                .load::<String>(conn)?,
+        );
+        in_use.extend(
+            refresh::table
+                .filter(refresh::family_id.eq_any(&candidates))
+                .select(refresh::family_id)
+                .load::<String>(conn)?,
+        );
+        in_use.extend(
+            code::table
+                .filter(code::family_id.eq_any(&candidates))
+                .select(code::family_id)
+                .load::<String>(conn)?,
+        );
+        let abandoned: Vec<&String> = candidates
+            .iter()
+            .filter(|id| !in_use.contains(*id))
+            .collect();
+        let deleted = if abandoned.is_empty() {
+            0
+        } else {
+            // Still idle: a writer that locked one meanwhile has touched `updated_at`.
+            diesel::delete(
+                family::table
+                    .filter(family::family_id.eq_any(abandoned))
+                    .filter(family::updated_at.lt(cutoff)),
+            )
+            .execute(conn)?
+        };
+        Ok((deleted, candidates.last().cloned(), candidates.len()))
+    })
 }

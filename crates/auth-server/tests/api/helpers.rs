@@ -233,6 +233,28 @@ impl TestApp {
         .await
     }
 
+    /// The password grant for admin / 123456 through `client`, authenticated with HTTP Basic.
+    pub async fn password_grant_for(&self, client: (&str, &str)) -> Answer {
+        self.token_basic(
+            client,
+            &[
+                ("grant_type", "password"),
+                ("username", "admin"),
+                ("password", "123456"),
+            ],
+        )
+        .await
+    }
+
+    /// A refresh_token grant through `client`, optionally narrowing the scope.
+    pub async fn refresh(&self, client: (&str, &str), token: &str, scope: Option<&str>) -> Answer {
+        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        self.token_basic(client, &form).await
+    }
+
     /// Writes a client row directly, as an existing Spring deployment would have it.
     pub fn insert_client(&self, row: ClientRow) {
         clients::insert(&mut self.store.conn().unwrap(), &row).expect("client inserted");

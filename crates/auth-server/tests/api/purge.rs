@@ -204,28 +204,9 @@ async fn a_rotated_refresh_token_outlives_its_expiry_while_its_grant_lives(backe
     app.add_client("rot", "password,refresh_token", |c| {
         c.additional_information = Some(r#"{"rotate_refresh_tokens":true}"#.into());
     });
-    let refresh = |token: String| {
-        let app = &app;
-        async move {
-            app.token_basic(
-                ("rot", "s3cret"),
-                &[("grant_type", "refresh_token"), ("refresh_token", &token)],
-            )
-            .await
-        }
-    };
-    let first = app
-        .token_basic(
-            ("rot", "s3cret"),
-            &[
-                ("grant_type", "password"),
-                ("username", "admin"),
-                ("password", "123456"),
-            ],
-        )
-        .await;
+    let first = app.password_grant_for(("rot", "s3cret")).await;
     let stolen = first.field("refresh_token");
-    let second = refresh(stolen.clone()).await;
+    let second = app.refresh(("rot", "s3cret"), &stolen, None).await;
     assert_eq!(second.status, 200, "{}", second.body);
     // The rotated token's own expiry passes; the grant's current token is still good.
     {
@@ -236,14 +217,14 @@ async fn a_rotated_refresh_token_outlives_its_expiry_while_its_grant_lives(backe
             .unwrap();
     }
     assert_eq!(purge_once(&app.store, 1).unwrap().refresh_tokens, 0);
-    refresh(stolen).await.assert_error(
-        400,
-        "invalid_grant",
-        "Refresh token already used; the grant has been revoked",
-    );
-    refresh(second.field("refresh_token")).await.assert_error(
-        400,
-        "invalid_grant",
-        "Invalid refresh token",
-    );
+    app.refresh(("rot", "s3cret"), &stolen, None)
+        .await
+        .assert_error(
+            400,
+            "invalid_grant",
+            "Refresh token already used; the grant has been revoked",
+        );
+    app.refresh(("rot", "s3cret"), &second.field("refresh_token"), None)
+        .await
+        .assert_error(400, "invalid_grant", "Invalid refresh token");
 }

@@ -1,7 +1,7 @@
 //! RFC 6749 §6: refreshing, with and without rotation (SECURITY.md items 9 and 10 are
 //! proven in security.rs).
 
-use crate::helpers::{spawn_app, Answer, Backend, TestApp};
+use crate::helpers::{spawn_app, Backend};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -10,26 +10,6 @@ on_both_backends!(
     an_expired_refresh_token_is_refused,
     a_disabled_user_can_no_longer_refresh,
 );
-
-async fn refresh(app: &TestApp, client: (&str, &str), token: &str, scope: Option<&str>) -> Answer {
-    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
-    if let Some(scope) = scope {
-        form.push(("scope", scope));
-    }
-    app.token_basic(client, &form).await
-}
-
-async fn password_grant_for(app: &TestApp, client: (&str, &str)) -> Answer {
-    app.token_basic(
-        client,
-        &[
-            ("grant_type", "password"),
-            ("username", "admin"),
-            ("password", "123456"),
-        ],
-    )
-    .await
-}
 
 async fn a_refresh_keeps_the_refresh_token_by_default(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
@@ -55,7 +35,7 @@ async fn a_refresh_keeps_the_refresh_token_by_default(backend: Backend) {
     assert_eq!(refreshed.json()["scope"], "app");
     assert_eq!(refreshed.json()["expires_in"], 3600);
     // And again: a kept token stays usable.
-    assert_eq!(refresh(&app, ("dev", "11"), &token, None).await.status, 200);
+    assert_eq!(app.refresh(("dev", "11"), &token, None).await.status, 200);
 }
 
 async fn an_unknown_refresh_token_is_invalid_grant(backend: Backend) {
@@ -64,9 +44,11 @@ async fn an_unknown_refresh_token_is_invalid_grant(backend: Backend) {
     };
     let access = app.password_grant().await.field("access_token");
     for token in ["nope", access.as_str()] {
-        refresh(&app, ("dev", "11"), token, None)
-            .await
-            .assert_error(400, "invalid_grant", "Invalid refresh token");
+        app.refresh(("dev", "11"), token, None).await.assert_error(
+            400,
+            "invalid_grant",
+            "Invalid refresh token",
+        );
     }
 }
 
@@ -77,11 +59,12 @@ async fn an_expired_refresh_token_is_refused(backend: Backend) {
     app.add_client("brief", "password,refresh_token", |row| {
         row.refresh_token_validity = Some(1)
     });
-    let token = password_grant_for(&app, ("brief", "s3cret"))
+    let token = app
+        .password_grant_for(("brief", "s3cret"))
         .await
         .field("refresh_token");
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    refresh(&app, ("brief", "s3cret"), &token, None)
+    app.refresh(("brief", "s3cret"), &token, None)
         .await
         .assert_error(400, "invalid_grant", "Invalid refresh token (expired)");
 }
@@ -99,7 +82,9 @@ async fn a_disabled_user_can_no_longer_refresh(backend: Backend) {
             .execute(&mut *app.store.conn().unwrap())
             .unwrap();
     }
-    refresh(&app, ("dev", "11"), &token, None)
-        .await
-        .assert_error(400, "invalid_grant", "User is disabled");
+    app.refresh(("dev", "11"), &token, None).await.assert_error(
+        400,
+        "invalid_grant",
+        "User is disabled",
+    );
 }

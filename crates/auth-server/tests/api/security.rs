@@ -182,26 +182,6 @@ async fn introspect(app: &TestApp, form: &[(&str, &str)]) -> Answer {
     .await
 }
 
-async fn refresh(app: &TestApp, client: (&str, &str), token: &str, scope: Option<&str>) -> Answer {
-    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
-    if let Some(scope) = scope {
-        form.push(("scope", scope));
-    }
-    app.token_basic(client, &form).await
-}
-
-async fn password_grant_for(app: &TestApp, client: (&str, &str)) -> Answer {
-    app.token_basic(
-        client,
-        &[
-            ("grant_type", "password"),
-            ("username", "admin"),
-            ("password", "123456"),
-        ],
-    )
-    .await
-}
-
 /// A POST with exactly these bytes, as dev authenticated with HTTP Basic.
 async fn raw_post(app: &TestApp, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Answer {
     let mut request = app
@@ -903,10 +883,10 @@ async fn item_09_a_refresh_token_is_bound_to_its_client(backend: Backend) {
     };
     app.add_client("other", "password,refresh_token", |_| {});
     let token = app.password_grant().await.field("refresh_token");
-    refresh(&app, ("other", "s3cret"), &token, None)
+    app.refresh(("other", "s3cret"), &token, None)
         .await
         .assert_error(400, "invalid_grant", "Wrong client for this refresh token");
-    assert_eq!(refresh(&app, ("dev", "11"), &token, None).await.status, 200);
+    assert_eq!(app.refresh(("dev", "11"), &token, None).await.status, 200);
 }
 
 async fn item_09_a_narrower_scope_is_granted_and_a_wider_one_is_invalid_scope(backend: Backend) {
@@ -914,15 +894,16 @@ async fn item_09_a_narrower_scope_is_granted_and_a_wider_one_is_invalid_scope(ba
         return;
     };
     app.add_client("wide", "password,refresh_token", |_| {});
-    let token = password_grant_for(&app, ("wide", "s3cret"))
+    let token = app
+        .password_grant_for(("wide", "s3cret"))
         .await
         .field("refresh_token");
-    let narrowed = refresh(&app, ("wide", "s3cret"), &token, Some("read")).await;
+    let narrowed = app.refresh(("wide", "s3cret"), &token, Some("read")).await;
     assert_eq!(narrowed.json()["scope"], "read");
     let narrow = password_grant_for_scope(&app, "read")
         .await
         .field("refresh_token");
-    refresh(&app, ("wide", "s3cret"), &narrow, Some("read app"))
+    app.refresh(("wide", "s3cret"), &narrow, Some("read app"))
         .await
         .assert_error(
             400,
@@ -931,7 +912,7 @@ async fn item_09_a_narrower_scope_is_granted_and_a_wider_one_is_invalid_scope(ba
         );
     // Narrowing once does not narrow the refresh token itself (RFC 6749 §6).
     assert_eq!(
-        refresh(&app, ("wide", "s3cret"), &token, None).await.json()["scope"],
+        app.refresh(("wide", "s3cret"), &token, None).await.json()["scope"],
         "app read"
     );
 }
@@ -959,22 +940,21 @@ async fn item_10_per_client_rotation_burns_the_old_token_and_reuse_revokes_the_f
         row.additional_information = Some(r#"{"rotate_refresh_tokens":true}"#.into())
     });
     let client = ("rotating", "s3cret");
-    let first = password_grant_for(&app, client)
-        .await
-        .field("refresh_token");
-    let second_answer = refresh(&app, client, &first, None).await;
+    let first = app.password_grant_for(client).await.field("refresh_token");
+    let second_answer = app.refresh(client, &first, None).await;
     let second = second_answer.field("refresh_token");
     assert_ne!(first, second, "rotated");
-    let third = refresh(&app, client, &second, None)
+    let third = app
+        .refresh(client, &second, None)
         .await
         .field("refresh_token");
     // The burnt first token comes back: it leaked. Everything of the grant is revoked.
-    refresh(&app, client, &first, None).await.assert_error(
+    app.refresh(client, &first, None).await.assert_error(
         400,
         "invalid_grant",
         "Refresh token already used; the grant has been revoked",
     );
-    refresh(&app, client, &third, None).await.assert_error(
+    app.refresh(client, &third, None).await.assert_error(
         400,
         "invalid_grant",
         "Invalid refresh token",
@@ -990,10 +970,8 @@ async fn item_10_per_client_rotation_burns_the_old_token_and_reuse_revokes_the_f
         "access tokens of the family are revoked too"
     );
     // Other grants of the same user and client are untouched.
-    let unrelated = password_grant_for(&app, client)
-        .await
-        .field("refresh_token");
-    assert_eq!(refresh(&app, client, &unrelated, None).await.status, 200);
+    let unrelated = app.password_grant_for(client).await.field("refresh_token");
+    assert_eq!(app.refresh(client, &unrelated, None).await.status, 200);
 }
 
 async fn item_10_global_rotation_applies_unless_the_client_opts_out(backend: Backend) {
@@ -1002,7 +980,7 @@ async fn item_10_global_rotation_applies_unless_the_client_opts_out(backend: Bac
     };
     let token = app.password_grant().await.field("refresh_token");
     assert_ne!(
-        refresh(&app, ("dev", "11"), &token, None)
+        app.refresh(("dev", "11"), &token, None)
             .await
             .field("refresh_token"),
         token
@@ -1010,11 +988,12 @@ async fn item_10_global_rotation_applies_unless_the_client_opts_out(backend: Bac
     app.add_client("keeper", "password,refresh_token", |row| {
         row.additional_information = Some(r#"{"rotate_refresh_tokens":false}"#.into())
     });
-    let kept = password_grant_for(&app, ("keeper", "s3cret"))
+    let kept = app
+        .password_grant_for(("keeper", "s3cret"))
         .await
         .field("refresh_token");
     assert_eq!(
-        refresh(&app, ("keeper", "s3cret"), &kept, None)
+        app.refresh(("keeper", "s3cret"), &kept, None)
             .await
             .field("refresh_token"),
         kept
@@ -1027,7 +1006,7 @@ async fn item_10_parallel_refreshes_of_one_rotating_token_succeed_at_most_once(b
     };
     let token = app.password_grant().await.field("refresh_token");
     let answers =
-        futures_util::future::join_all((0..20).map(|_| refresh(&app, ("dev", "11"), &token, None)))
+        futures_util::future::join_all((0..20).map(|_| app.refresh(("dev", "11"), &token, None)))
             .await;
     let successes = answers.iter().filter(|a| a.status == 200).count();
     assert!(
@@ -1044,20 +1023,20 @@ async fn item_10_a_failed_refresh_never_consumes_the_only_valid_token(backend: B
         return;
     };
     let token = app.password_grant().await.field("refresh_token");
-    refresh(&app, ("dev", "11"), &token, Some("app admin"))
+    app.refresh(("dev", "11"), &token, Some("app admin"))
         .await
         .assert_error(
             400,
             "invalid_scope",
             "Scope is wider than the original grant",
         );
-    refresh(&app, ("dev", "11"), &token, Some("app\"x"))
+    app.refresh(("dev", "11"), &token, Some("app\"x"))
         .await
         .assert_error(400, "invalid_scope", "Malformed scope");
-    refresh(&app, ("dev", "wrong"), &token, None)
+    app.refresh(("dev", "wrong"), &token, None)
         .await
         .assert_error(401, "invalid_client", "Bad client credentials");
-    refresh(&app, ("nobody", "11"), &token, None)
+    app.refresh(("nobody", "11"), &token, None)
         .await
         .assert_error(401, "invalid_client", "Bad client credentials");
     app.token(&[("grant_type", "refresh_token"), ("refresh_token", &token)])
@@ -1065,7 +1044,7 @@ async fn item_10_a_failed_refresh_never_consumes_the_only_valid_token(backend: B
         .assert_error(401, "invalid_client", "Client authentication is required");
     // Presented by another client (a thief with credentials of its own).
     app.add_client("other", "password,refresh_token", |_| {});
-    refresh(&app, ("other", "s3cret"), &token, None)
+    app.refresh(("other", "s3cret"), &token, None)
         .await
         .assert_error(400, "invalid_grant", "Wrong client for this refresh token");
     raw_post(
@@ -1077,7 +1056,7 @@ async fn item_10_a_failed_refresh_never_consumes_the_only_valid_token(backend: B
     )
     .await
     .assert_error(400, "invalid_request", "Repeated parameter: refresh_token");
-    assert_eq!(refresh(&app, ("dev", "11"), &token, None).await.status, 200);
+    assert_eq!(app.refresh(("dev", "11"), &token, None).await.status, 200);
 }
 
 /// SECURITY.md item 10, under a race: a leaked token presented while the legitimate client rotates
@@ -1088,20 +1067,23 @@ async fn item_10_a_reuse_racing_a_rotation_never_leaves_a_live_token(backend: Ba
     };
     for round in 0..25 {
         let first = app.password_grant().await.field("refresh_token");
-        let second = refresh(&app, ("dev", "11"), &first, None)
+        let second = app
+            .refresh(("dev", "11"), &first, None)
             .await
             .field("refresh_token");
         let (reuse, rotation) = tokio::join!(
-            refresh(&app, ("dev", "11"), &first, None),
-            refresh(&app, ("dev", "11"), &second, None)
+            app.refresh(("dev", "11"), &first, None),
+            app.refresh(("dev", "11"), &second, None)
         );
         assert_eq!(reuse.status, 400, "round {round}: {}", reuse.body);
         if rotation.status == 200 {
             let third = rotation.field("refresh_token");
             let access = rotation.field("access_token");
-            refresh(&app, ("dev", "11"), &third, None)
-                .await
-                .assert_error(400, "invalid_grant", "Invalid refresh token");
+            app.refresh(("dev", "11"), &third, None).await.assert_error(
+                400,
+                "invalid_grant",
+                "Invalid refresh token",
+            );
             let stored = auth_server::db::tokens::find_access(
                 &mut app.store.conn().unwrap(),
                 &auth_server::domain::token_value::hash(&access),
