@@ -246,6 +246,26 @@ fn a_bad_configuration_value_stops_the_server_naming_the_key() {
             "short",
             "session.key must be at least 64 bytes",
         ),
+        (
+            "APP__BRUTE_FORCE__LOCKOUT_SECONDS",
+            "0",
+            "brute_force.lockout_seconds must be between 1 and 86400",
+        ),
+        (
+            "APP__BRUTE_FORCE__WINDOW_SECONDS",
+            "31536000",
+            "brute_force.window_seconds must be at most 2592000",
+        ),
+        (
+            "APP__PURGE__BATCH_SIZE",
+            "50000",
+            "purge.batch_size must be between 1 and 10000",
+        ),
+        (
+            "APP__BRUTE_FORCE__TRUST_FORWARDED_FOR",
+            "maybe",
+            "`brute_force.trust_forwarded_for`",
+        ),
     ] {
         let output = Command::new(BIN)
             .env("APP__DATABASE__URL", &url)
