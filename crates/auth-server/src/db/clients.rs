@@ -54,7 +54,7 @@ pub fn find_row(conn: &mut DbConnection, client_id: &str) -> Result<Option<Clien
     Ok(table::table
         .find(client_id)
         .select(ClientRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

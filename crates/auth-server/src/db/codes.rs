@@ -35,7 +35,7 @@ pub fn find(conn: &mut DbConnection, code_id: &str) -> Result<Option<CodeRecord>
     Ok(code::table
         .find(code_id)
         .select(CodeRecord::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

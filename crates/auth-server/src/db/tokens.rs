@@ -111,7 +111,7 @@ pub fn find_access(
     Ok(access::table
         .find(token_id)
         .select(AccessTokenRecord::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -122,7 +122,7 @@ pub fn find_refresh(
     Ok(refresh::table
         .find(token_id)
         .select(RefreshTokenRecord::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

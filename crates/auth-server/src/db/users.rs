@@ -11,7 +11,7 @@ pub fn find(conn: &mut DbConnection, username: &str) -> Result<Option<User>, Sto
     let row: Option<(String, String, bool)> = users::table
         .find(username)
         .select((users::username, users::password, users::enabled))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some((username, password, enabled)) = row else {
         return Ok(None);
