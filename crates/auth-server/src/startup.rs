@@ -115,6 +115,7 @@ impl Application {
             session_max_age: settings.session.max_age_seconds,
         });
         crate::housekeeping::spawn(store.clone(), &settings.purge);
+        crate::db::checkpoint::spawn(store.clone());
         let session_key = session_key(&settings);
         let tls = settings.server.tls.is_some();
         let secure_cookies = settings.session.secure_cookie.unwrap_or(tls);

@@ -5,10 +5,12 @@
 //! hundred tokens cost one commit instead of a hundred, and on SQLite, that the one writer never
 //! fights other writers for the lock.
 
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 
-use super::{write_transaction, DbConnection, Store, StoreError};
+use diesel::connection::SimpleConnection;
+
+use super::{write_transaction, DbConnection, PooledConnection, Store, StoreError};
 
 /// One caller's writes. May run twice: a failed batch is retried job by job.
 pub type Write = Box<dyn Fn(&mut DbConnection) -> Result<bool, StoreError> + Send>;
@@ -101,9 +103,29 @@ fn stopped() -> StoreError {
     StoreError::Unavailable("the database writer stopped".into())
 }
 
-fn next_batch(waiting: &Mutex<Receiver<Job>>, max_batch: usize) -> Option<Vec<Job>> {
+/// The writer's page cache on SQLite. Inserts land on random pages of the token tables (their key
+/// is a hash); with SQLite's default 2 MB most of them were read back from the file before each
+/// write.
+const WRITER_CACHE: &str = "PRAGMA cache_size = -32768";
+
+/// The jobs waiting, up to `max_batch`; blocks until there is one. Before blocking, gives the held
+/// connection back to the pool: a writer keeps its connection, and its page cache (another
+/// connection's commit would empty it), only while it is busy.
+fn next_batch(
+    waiting: &Mutex<Receiver<Job>>,
+    max_batch: usize,
+    held: &mut Option<PooledConnection>,
+) -> Option<Vec<Job>> {
     let receiver = waiting.lock().ok()?;
-    let mut batch = vec![receiver.recv().ok()?];
+    let first = match receiver.try_recv() {
+        Ok(job) => job,
+        Err(TryRecvError::Empty) => {
+            *held = None;
+            receiver.recv().ok()?
+        }
+        Err(TryRecvError::Disconnected) => return None,
+    };
+    let mut batch = vec![first];
     while batch.len() < max_batch {
         match receiver.try_recv() {
             Ok(job) => batch.push(job),
@@ -113,15 +135,31 @@ fn next_batch(waiting: &Mutex<Receiver<Job>>, max_batch: usize) -> Option<Vec<Jo
     Some(batch)
 }
 
+fn connection(store: &Store) -> Result<PooledConnection, StoreError> {
+    let mut conn = store.conn()?;
+    if let DbConnection::Sqlite(_) = &*conn {
+        conn.batch_execute(WRITER_CACHE)?;
+    }
+    Ok(conn)
+}
+
 fn write_batches(store: &Store, waiting: &Mutex<Receiver<Job>>, max_batch: usize) {
-    while let Some(batch) = next_batch(waiting, max_batch) {
-        let together = store.conn().and_then(|mut conn| {
-            write_transaction(&mut conn, |conn| {
-                batch
-                    .iter()
-                    .map(|job| (job.write)(conn))
-                    .collect::<Result<Vec<_>, _>>()
-            })
+    let mut held: Option<PooledConnection> = None;
+    while let Some(batch) = next_batch(waiting, max_batch, &mut held) {
+        let conn = match held.take().map_or_else(|| connection(store), Ok) {
+            Ok(conn) => held.insert(conn),
+            Err(error) => {
+                for job in batch {
+                    job.answer.send(Err(error.clone()));
+                }
+                continue;
+            }
+        };
+        let together = write_transaction(conn, |conn| {
+            batch
+                .iter()
+                .map(|job| (job.write)(conn))
+                .collect::<Result<Vec<_>, _>>()
         });
         match together {
             Ok(outcomes) => {
@@ -129,8 +167,10 @@ fn write_batches(store: &Store, waiting: &Mutex<Receiver<Job>>, max_batch: usize
                     job.answer.send(Ok(outcome));
                 }
             }
-            // The database is unreachable: every job would fail the same way.
+            // The database is unreachable: every job would fail the same way, and the connection
+            // goes back to the pool, which knows how to tell whether it is broken.
             Err(error @ StoreError::Unavailable(_)) => {
+                held = None;
                 for job in batch {
                     job.answer.send(Err(error.clone()));
                 }
@@ -138,9 +178,7 @@ fn write_batches(store: &Store, waiting: &Mutex<Receiver<Job>>, max_batch: usize
             // One job's write failed and rolled back the others: give each its own transaction.
             Err(_) => {
                 for job in batch {
-                    let alone = store.conn().and_then(|mut conn| {
-                        write_transaction(&mut conn, |conn| (job.write)(conn))
-                    });
+                    let alone = write_transaction(conn, |conn| (job.write)(conn));
                     job.answer.send(alone);
                 }
             }

@@ -86,10 +86,19 @@ impl fmt::Debug for DatabaseUrl {
 /// Per-connection SQLite settings. WAL lets readers run beside the one writer; `busy_timeout` makes
 /// a writer wait for the lock instead of failing; NORMAL sync in WAL mode survives a process crash
 /// (a committed transaction is in the WAL file) and loses at most the last commits on power loss.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000;
+/// Checkpoints are the background task's (`checkpoint.rs`); the WAL file is cut back to 64 MB after
+/// one empties it.
+fn sqlite_pragmas() -> String {
+    format!(
+        "PRAGMA busy_timeout = 5000;
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
-PRAGMA foreign_keys = ON;";
+PRAGMA foreign_keys = ON;
+PRAGMA wal_autocheckpoint = {};
+PRAGMA journal_size_limit = 67108864;",
+        super::checkpoint::BACKSTOP_PAGES
+    )
+}
 
 pub struct Manager {
     url: DatabaseUrl,
@@ -107,7 +116,7 @@ impl r2d2::ManageConnection for Manager {
                     .to_str()
                     .ok_or_else(|| StoreError::Internal("database path is not UTF-8".into()))?;
                 let mut conn = SqliteConnection::establish(path).map_err(unavailable)?;
-                conn.batch_execute(SQLITE_PRAGMAS)?;
+                conn.batch_execute(&sqlite_pragmas())?;
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => Ok(DbConnection::Pg(
