@@ -7,7 +7,7 @@ use shared::guard::{TokenClaims, TokenValidator, Validation, ValidationFuture};
 use shared::Scope;
 
 use crate::db::tokens::{self, AccessTokenRecord, RefreshTokenRecord};
-use crate::db::{Readers, Store, StoreError};
+use crate::db::{AccessTokenLookups, Store, StoreError};
 use crate::domain::client::{comma_list, Client};
 use crate::domain::clock;
 use crate::domain::token_value;
@@ -62,7 +62,19 @@ fn judge(expires_at: Option<i64>, active: impl FnOnce() -> ActiveToken) -> Inspe
 
 pub fn access_token(store: &Store, value: &str) -> Result<Inspection, StoreError> {
     let found = tokens::find_access(&mut *store.conn()?, &token_value::hash(value))?;
-    Ok(match found {
+    Ok(judge_access(found))
+}
+
+/// An access token from the batched lookups; the calling task waits without holding a thread.
+pub async fn access_token_batched(
+    lookups: &AccessTokenLookups,
+    value: &str,
+) -> Result<Inspection, StoreError> {
+    Ok(judge_access(lookups.find(token_value::hash(value)).await?))
+}
+
+fn judge_access(found: Option<AccessTokenRecord>) -> Inspection {
+    match found {
         None => Inspection::Unknown,
         Some(AccessTokenRecord {
             client_id,
@@ -85,7 +97,7 @@ pub fn access_token(store: &Store, value: &str) -> Result<Inspection, StoreError
             ),
             issued_at,
         }),
-    })
+    }
 }
 
 pub fn refresh_token(store: &Store, value: &str) -> Result<Inspection, StoreError> {
@@ -135,28 +147,21 @@ impl IntrospectionPolicy {
     }
 }
 
-/// The auth server's own guard asks its store, off the async workers.
+/// The auth server's own guard asks its store through the batched lookups.
 pub struct LocalValidator {
-    store: Store,
-    readers: Arc<Readers>,
+    lookups: Arc<AccessTokenLookups>,
 }
 
 impl LocalValidator {
-    pub fn new(store: Store, readers: Arc<Readers>) -> Arc<Self> {
-        Arc::new(Self { store, readers })
+    pub fn new(lookups: Arc<AccessTokenLookups>) -> Arc<Self> {
+        Arc::new(Self { lookups })
     }
 }
 
 impl TokenValidator for LocalValidator {
     fn validate<'a>(&'a self, token: &'a str) -> ValidationFuture<'a> {
-        let store = self.store.clone();
-        let token = token.to_owned();
         Box::pin(async move {
-            let inspection = self
-                .readers
-                .run(move || access_token(&store, &token))
-                .await??;
-            Ok(match inspection {
+            Ok(match access_token_batched(&self.lookups, token).await? {
                 Inspection::Active(active) => Validation::Active(Arc::new(active.claims)),
                 Inspection::Expired => Validation::Expired,
                 Inspection::Unknown => Validation::Invalid,

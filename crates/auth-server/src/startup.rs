@@ -9,7 +9,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use secrecy::ExposeSecret;
 
-use crate::db::{Backend, BatchWriter, Readers, Store};
+use crate::db::{AccessTokenLookups, Backend, BatchWriter, Readers, Store};
 use crate::domain::password::Passwords;
 use crate::domain::sign_in_throttle::SignInThrottle;
 use crate::grants::client_directory::ClientDirectory;
@@ -45,6 +45,9 @@ pub fn open_store(settings: &Settings) -> Result<Store, String> {
     Ok(store)
 }
 
+/// Most keys read in one query by the batched token lookups.
+const LOOKUP_BATCH_MAX: usize = 128;
+
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
@@ -78,13 +81,26 @@ impl Application {
         }
         // Two per core measured best on SQLite (31k introspections/s against 24k with one per core),
         // and PostgreSQL reads, waiting on the network, overlap at least as well.
-        let readers = Arc::new(Readers::new(match settings.database.readers {
+        let reader_threads = match settings.database.readers {
             0 => cores() * 2,
             n => n,
-        }));
+        };
+        let readers = Arc::new(Readers::new(reader_threads));
+        // On PostgreSQL one thread, so that a batch gathers every lookup that arrives during the
+        // previous one's round trip: 23k introspections/s of 5,000 distinct tokens against 15k with
+        // two threads and 14k with four (the database shares the machine's cores).
+        let lookups = Arc::new(AccessTokenLookups::new(
+            store.clone(),
+            match store.backend() {
+                Backend::Sqlite => reader_threads,
+                Backend::Postgres => 1,
+            },
+            LOOKUP_BATCH_MAX,
+        ));
         let state = web::Data::new(AppState {
             store: store.clone(),
-            readers: readers.clone(),
+            readers,
+            lookups: lookups.clone(),
             passwords: passwords.clone(),
             tokens: Arc::new(TokenService::new(
                 store.clone(),
@@ -123,7 +139,7 @@ impl Application {
         let required_scope = shared::Scope::parse(&settings.resource.required_scope)
             .map_err(|_| "resource.required_scope is malformed".to_owned())?;
         let guard = web::Data::new(Guard::new(
-            LocalValidator::new(store.clone(), readers),
+            LocalValidator::new(lookups),
             &settings.resource.id,
             Some(required_scope),
         ));

@@ -115,6 +115,28 @@ pub fn find_access(
         .optional()?)
 }
 
+/// The access tokens among `token_ids` that exist, in one query on PostgreSQL (`= ANY($1)`, one
+/// prepared statement whatever the count) and one cached statement per key on SQLite, where a query
+/// costs no round trip and an `IN` list of varying length would be prepared afresh each time.
+pub fn find_access_many(
+    conn: &mut DbConnection,
+    token_ids: &[&str],
+) -> Result<Vec<AccessTokenRecord>, StoreError> {
+    match conn {
+        DbConnection::Pg(_) => Ok(access::table
+            .filter(access::token_id.eq_any(token_ids))
+            .select(AccessTokenRecord::as_select())
+            .load(conn)?),
+        DbConnection::Sqlite(_) => {
+            let mut found = Vec::with_capacity(token_ids.len());
+            for token_id in token_ids {
+                found.extend(find_access(conn, token_id)?);
+            }
+            Ok(found)
+        }
+    }
+}
+
 pub fn find_refresh(
     conn: &mut DbConnection,
     token_id: &str,

@@ -58,25 +58,24 @@ async fn inspect(
     if client.is_public() || !state.introspection.allows(&client) {
         return Err(ApiError::new(ErrorCode::IntrospectionDenied));
     }
-    let store = state.store.clone();
-    let found = state
-        .readers
-        .run(move || {
-            let access = || introspection::access_token(&store, &token);
-            let refresh = || introspection::refresh_token(&store, &token);
-            match lookup {
-                Lookup::AccessOnly => access(),
-                Lookup::AccessFirst => match access()? {
-                    Inspection::Unknown => refresh(),
-                    found => Ok(found),
-                },
-                Lookup::RefreshFirst => match refresh()? {
-                    Inspection::Unknown => access(),
-                    found => Ok(found),
-                },
-            }
-        })
-        .await??;
+    let access = || introspection::access_token_batched(&state.lookups, &token);
+    let refresh = || {
+        let (store, token) = (state.store.clone(), token.clone());
+        state
+            .readers
+            .run(move || introspection::refresh_token(&store, &token))
+    };
+    let found = match lookup {
+        Lookup::AccessOnly => access().await?,
+        Lookup::AccessFirst => match access().await? {
+            Inspection::Unknown => refresh().await??,
+            found => found,
+        },
+        Lookup::RefreshFirst => match refresh().await?? {
+            Inspection::Unknown => access().await?,
+            found => found,
+        },
+    };
     Ok(found)
 }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use actix_web::cookie::Key;
 use actix_web::web;
 
-use crate::db::{Readers, Store};
+use crate::db::{AccessTokenLookups, Readers, Store};
 use crate::domain::password::Passwords;
 use crate::grants::TokenService;
 use crate::introspection::IntrospectionPolicy;
@@ -26,6 +26,8 @@ pub struct AppState {
     pub store: Store,
     /// Threads for short database reads on hot paths.
     pub readers: Arc<Readers>,
+    /// Access-token lookups, batched.
+    pub lookups: Arc<AccessTokenLookups>,
     pub passwords: Arc<Passwords>,
     pub tokens: Arc<TokenService>,
     pub introspection: IntrospectionPolicy,
