@@ -2,7 +2,8 @@
 # Measures the servers with a real load generator (wrk) against a baseline measured in the same
 # run: bench-baseline, a bare actix-web server answering a fixed body to a GET and a fixed JSON to
 # a form POST. Each workload is reported as req/s, p50, p99, errors, and as a ratio of the baseline
-# of the same method, with the servers' memory.
+# of the same method measured just before it (a shared machine drifts over a run: the baseline of
+# the same minute is the fair yardstick), with the servers' memory.
 #
 #   scripts/bench.sh                       SQLite (a fresh file)
 #   scripts/bench.sh --postgres URL        PostgreSQL (a throwaway database on that server)
@@ -99,9 +100,38 @@ end
 EOF
 }
 
-# measure NAME METHOD TARGET URL LUA [CONNECTIONS]: one wrk run, parsed into the results.
+# A wrk script that introspects the next token of FILE at each request.
+introspect_lua() {
+    cat >"$work/$1.lua" <<EOF
+local tokens = {}
+for line in io.lines("$2") do tokens[#tokens + 1] = line end
+local counter = 0
+local offset = 0
+function setup(thread) offset = offset + 1; thread:set("offset", offset) end
+function init(args) counter = offset * 7919 end
+function request()
+    counter = counter + 1
+    local token = tokens[(counter % #tokens) + 1]
+    return wrk.format("POST", nil, {
+        ["Authorization"] = "Basic $(printf resource:resource-secret | base64)",
+        ["Content-Type"] = "application/x-www-form-urlencoded",
+    }, "token=" .. token)
+end
+EOF
+}
+
+# measure NAME METHOD TARGET URL LUA [CONNECTIONS]: one wrk run, parsed into the results. Unless
+# NAME is a baseline, the baseline of METHOD is measured first, and the ratio is to that one.
 measure() {
     local name=$1 method=$2 target=$3 url=$4 script=$5 conns=${6:-$connections}
+    case "$name" in
+        baseline*|password*|*flood) ;;
+        *) if [ "$method" = POST ]; then
+               measure "baseline POST" POST - "$BASE/token" post
+           else
+               measure "baseline GET" GET - "$BASE/" get
+           fi ;;
+    esac
     echo "measuring: $name" >&2
     wrk -t2 -c"$conns" -d"${duration}s" --latency -s "$work/$script.lua" "$url" >"$work/$name.wrk" 2>&1 || true
     python3 - "$work/$name.wrk" "$name" "$method" "$target" >>"$results" <<'PY'
@@ -150,16 +180,13 @@ open(path, "w").write("\n".join(tokens) + "\n")
 PY
 }
 
-# --- the baseline -------------------------------------------------------------------------------
+# --- the baseline, up for the whole run -----------------------------------------------------------
 target/release/bench-baseline 18000 >/dev/null 2>&1 &
 baseline=$!
 pids+=($baseline)
 wait_up "$BASE/"
 lua get GET ""
 lua post POST "grant_type=client_credentials"
-measure "baseline GET" GET - "$BASE/" get
-measure "baseline POST" POST - "$BASE/token" post
-kill "$baseline"
 
 # --- the servers ------------------------------------------------------------------------------
 if [ -n "$postgres" ]; then
@@ -200,9 +227,12 @@ measure "client_credentials" POST "≥ 0.20" "$AUTH/oauth/token" cc
 measure "password grant (4 connections)" POST "bcrypt-bound" "$AUTH/oauth/token" password 4
 measure "introspection (RFC 7662)" POST "≥ 0.25" "$AUTH/oauth2/introspect" introspect
 measure "check_token (Spring)" POST "≥ 0.25" "$AUTH/oauth/check_token" introspect
+mint 10000 "$work/tokens-10k.txt"
+# Concurrent lookups of one token share a query; this asks for a different token each time.
+introspect_lua introspect10k "$work/tokens-10k.txt"
+measure "introspection, 10,000 tokens" POST "≥ 0.25" "$AUTH/oauth2/introspect" introspect10k
 measure "/hi, cached token" GET "≥ 0.70" "$RES/hi?name=1111" hi
 
-mint 10000 "$work/tokens-10k.txt"
 rotating_lua hi10k "$work/tokens-10k.txt"
 measure "/hi, 10,000 tokens (misses, then hits)" GET "p99 < 20 ms" "$RES/hi?name=1111" hi10k
 
@@ -246,22 +276,27 @@ python3 - "$results" "$backend" "$auth_idle" "$resource_idle" "$auth_now" "$reso
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 backend, auth_idle, res_idle, auth_now, res_now, auth_peak, res_peak, cached, conns, duration = sys.argv[2:]
-base = {r["method"]: r["rps"] for r in rows if r["name"].startswith("baseline")}
 by_name = {r["name"]: r for r in rows}
 def fmt(v):
     return "-" if v is None else (f"{v:.2f}" if v < 10 else f"{v:.1f}")
 print(f"\n### {backend}: wrk -t2 -c{conns} -d{duration}s, servers and load on one 2-core machine\n")
-print("| workload | req/s | p50 ms | p99 ms | errors | ratio | target |")
-print("|---|---:|---:|---:|---:|---:|---|")
+print("| workload | req/s | p50 ms | p99 ms | errors | baseline req/s | ratio | target |")
+print("|---|---:|---:|---:|---:|---:|---:|---|")
+baseline = {}
 for r in rows:
+    if r["name"].startswith("baseline"):
+        # Each baseline run is the yardstick of the workload measured next.
+        baseline[r["method"]] = r["rps"]
+        continue
+    base = baseline.get(r["method"])
     if r["name"].endswith("under a password flood"):
         reference = by_name["/hi, cached token" if r["method"] == "GET" else "client_credentials"]["rps"]
         ratio = f"{r['rps'] / reference:.2f} of unflooded" if reference else "-"
-    elif r["name"].startswith("baseline"):
-        ratio = "1.00"
     else:
-        ratio = f"{r['rps'] / base[r['method']]:.2f}" if base.get(r["method"]) else "-"
-    print(f"| {r['name']} | {r['rps']:,.0f} | {fmt(r['p50'])} | {fmt(r['p99'])} | {r['errors']} | {ratio} | {r['target']} |")
+        ratio = f"{r['rps'] / base:.2f}" if base else "-"
+    shown = f"{base:,.0f} {r['method']}" if base else "-"
+    print(f"| {r['name']} | {r['rps']:,.0f} | {fmt(r['p50'])} | {fmt(r['p99'])} | {r['errors']} "
+          f"| {shown} | {ratio} | {r['target']} |")
 mb = lambda kb: f"{int(kb) / 1024:.1f} MB" if kb else "-"
 print()
 print(f"memory (RSS): auth-server {mb(auth_idle)} idle, {mb(auth_now)} at the end, {mb(auth_peak)} peak; "
