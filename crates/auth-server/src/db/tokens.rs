@@ -94,6 +94,28 @@ pub fn insert_access(
     Ok(())
 }
 
+/// Several access tokens: one statement on PostgreSQL; on SQLite, where a statement costs no round
+/// trip, the one cached insert for each (a multi-row INSERT would be prepared afresh every time).
+pub fn insert_access_many(
+    conn: &mut DbConnection,
+    records: &[&AccessTokenRecord],
+) -> Result<(), StoreError> {
+    match conn {
+        _ if records.is_empty() => {}
+        DbConnection::Pg(pg) => {
+            diesel::insert_into(access::table)
+                .values(records.to_vec())
+                .execute(pg)?;
+        }
+        DbConnection::Sqlite(_) => {
+            for record in records {
+                insert_access(conn, record)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn insert_refresh(
     conn: &mut DbConnection,
     record: &RefreshTokenRecord,

@@ -23,12 +23,7 @@ pub struct InMemoryIssue {
 impl InMemoryIssue {
     /// Commits the token with the next batch, awaiting it without holding a thread.
     pub async fn commit(self) -> Result<TokenResponse, ApiError> {
-        let stored = self.issued.clone();
-        if !self
-            .writer
-            .write_async(Box::new(move |conn| stored.store(conn)))
-            .await?
-        {
+        if !self.writer.write_async(self.issued.write()).await? {
             return Err(ApiError::internal("a new family cannot be revoked"));
         }
         Ok(self.issued.response())

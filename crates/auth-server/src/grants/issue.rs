@@ -7,7 +7,7 @@ use super::TokenService;
 use crate::db::tokens::{self, AccessTokenRecord, RefreshTokenRecord};
 use std::sync::Arc;
 
-use crate::db::{DbConnection, StoreError};
+use crate::db::{DbConnection, StoreError, Write};
 use crate::domain::client::Client;
 use crate::domain::clock;
 use crate::domain::grant_type::GrantType;
@@ -69,6 +69,16 @@ impl Issued {
         Ok(true)
     }
 
+    /// The write that stores these tokens, for the batch writer.
+    pub fn write(self: &Arc<Self>) -> Write {
+        if self.family_is_new && self.refresh.is_none() {
+            // Nothing to lock, no family row: the kind of write the writer can combine.
+            return Write::AccessToken(Box::new(self.access.record.clone()));
+        }
+        let issued = self.clone();
+        Write::Any(Box::new(move |conn| issued.store(conn)))
+    }
+
     pub fn response(&self) -> TokenResponse {
         TokenResponse {
             access_token: self.access.value.clone(),
@@ -102,12 +112,8 @@ impl TokenService {
             grant,
             with_refresh_token,
         ));
-        let stored = issued.clone();
         // Committed with whatever else is being issued right now, before the answer goes out.
-        if !self
-            .writer
-            .write(Box::new(move |conn| stored.store(conn)))?
-        {
+        if !self.writer.write(issued.write())? {
             return Err(ApiError::internal("a new family cannot be revoked"));
         }
         Ok(issued.response())

@@ -9,7 +9,7 @@ use shared::{ApiError, ErrorCode, Scope, TokenResponse};
 use super::issue::{response, Subject};
 use super::TokenService;
 use crate::db::tokens::{self, RefreshTokenRecord};
-use crate::db::{users, write_transaction};
+use crate::db::{users, write_transaction, Write};
 use crate::domain::client::Client;
 use crate::domain::clock;
 use crate::domain::grant_type::GrantType;
@@ -71,7 +71,7 @@ impl TokenService {
             );
             let token_id = token_id.clone();
             let (family, record) = (family.clone(), access.record.clone());
-            let stored = self.writer.write(Box::new(move |conn| {
+            let stored = self.writer.write(Write::Any(Box::new(move |conn| {
                 // The token may have been revoked since it was read.
                 if !tokens::lock_family(conn, &family, now)?
                     || tokens::find_refresh(conn, &token_id)?.is_none()
@@ -80,7 +80,7 @@ impl TokenService {
                 }
                 tokens::insert_access(conn, &record)?;
                 Ok(true)
-            }))?;
+            })))?;
             if !stored {
                 return Err(ApiError::new(ErrorCode::InvalidRefreshToken));
             }
