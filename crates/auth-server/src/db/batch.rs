@@ -10,8 +10,6 @@
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 
-use diesel::connection::SimpleConnection;
-
 use super::tokens::{self, AccessTokenRecord};
 use super::{write_transaction, DbConnection, PooledConnection, Store, StoreError};
 
@@ -140,11 +138,6 @@ fn stopped() -> StoreError {
     StoreError::Unavailable("the database writer stopped".into())
 }
 
-/// The writer's page cache on SQLite. Inserts land on random pages of the token tables (their key
-/// is a hash); with SQLite's default 2 MB most of them were read back from the file before each
-/// write.
-const WRITER_CACHE: &str = "PRAGMA cache_size = -32768";
-
 /// The jobs waiting, up to `max_batch`; blocks until there is one. Before blocking, gives the held
 /// connection back to the pool: a writer keeps its connection, and its page cache (another
 /// connection's commit would empty it), only while it is busy.
@@ -172,18 +165,10 @@ fn next_batch(
     Some(batch)
 }
 
-fn connection(store: &Store) -> Result<PooledConnection, StoreError> {
-    let mut conn = store.conn()?;
-    if let DbConnection::Sqlite(_) = &*conn {
-        conn.batch_execute(WRITER_CACHE)?;
-    }
-    Ok(conn)
-}
-
 fn write_batches(store: &Store, waiting: &Mutex<Receiver<Job>>, max_batch: usize) {
     let mut held: Option<PooledConnection> = None;
     while let Some(batch) = next_batch(waiting, max_batch, &mut held) {
-        let conn = match held.take().map_or_else(|| connection(store), Ok) {
+        let conn = match held.take().map_or_else(|| store.conn(), Ok) {
             Ok(conn) => held.insert(conn),
             Err(error) => {
                 for job in batch {
