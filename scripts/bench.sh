@@ -2,8 +2,9 @@
 # Measures the servers with a real load generator (wrk) against a baseline measured in the same
 # run: bench-baseline, a bare actix-web server answering a fixed body to a GET and a fixed JSON to
 # a form POST. Each workload is reported as req/s, p50, p99, errors, and as a ratio of the baseline
-# of the same method measured just before it (a shared machine drifts over a run: the baseline of
-# the same minute is the fair yardstick), with the servers' memory.
+# of the same method, with the servers' memory. A shared machine's speed drifts by tens of percent
+# within a minute, so each workload and its baseline are measured in three alternating rounds of a
+# third of the duration each: the ratio compares the same seconds.
 #
 #   scripts/bench.sh                       SQLite (a fresh file)
 #   scripts/bench.sh --postgres URL        PostgreSQL (a throwaway database on that server)
@@ -120,21 +121,33 @@ end
 EOF
 }
 
-# measure NAME METHOD TARGET URL LUA [CONNECTIONS]: one wrk run, parsed into the results. Unless
-# NAME is a baseline, the baseline of METHOD is measured first, and the ratio is to that one.
+rounds=3
+round_seconds=$(( duration / rounds > 0 ? duration / rounds : 1 ))
+
+# measure NAME METHOD TARGET URL LUA [CONNECTIONS]: three rounds of wrk, each after a round of the
+# baseline of METHOD (except for the password grant and the flood rows, which are not compared
+# with it), parsed into the results.
 measure() {
-    local name=$1 method=$2 target=$3 url=$4 script=$5 conns=${6:-$connections}
-    case "$name" in
-        baseline*|password*|*flood) ;;
-        *) if [ "$method" = POST ]; then
-               measure "baseline POST" POST - "$BASE/token" post
-           else
-               measure "baseline GET" GET - "$BASE/" get
-           fi ;;
-    esac
+    local name=$1 method=$2 target=$3 url=$4 script=$5 conns=${6:-$connections} round
     echo "measuring: $name" >&2
-    wrk -t2 -c"$conns" -d"${duration}s" --latency -s "$work/$script.lua" "$url" >"$work/$name.wrk" 2>&1 || true
-    python3 - "$work/$name.wrk" "$name" "$method" "$target" >>"$results" <<'PY'
+    for round in $(seq 1 $rounds); do
+        case "$name" in
+            password*|*flood) ;;
+            *) if [ "$method" = POST ]; then
+                   run_wrk "$name" baseline POST "$BASE/token" post "$connections"
+               else
+                   run_wrk "$name" baseline GET "$BASE/" get "$connections"
+               fi ;;
+        esac
+        run_wrk "$name" "$target" "$method" "$url" "$script" "$conns"
+    done
+}
+
+# run_wrk NAME TARGET METHOD URL LUA CONNECTIONS: one round, as a line of the results.
+run_wrk() {
+    local name=$1 target=$2 method=$3 url=$4 script=$5 conns=$6
+    wrk -t2 -c"$conns" -d"${round_seconds}s" --latency -s "$work/$script.lua" "$url" >"$work/round.wrk" 2>&1 || true
+    python3 - "$work/round.wrk" "$name" "$method" "$target" >>"$results" <<'PY'
 import json, re, sys
 text = open(sys.argv[1]).read()
 def ms(value):
@@ -180,7 +193,7 @@ open(path, "w").write("\n".join(tokens) + "\n")
 PY
 }
 
-# --- the baseline, up for the whole run -----------------------------------------------------------
+# --- the baseline, up for the whole run ---------------------------------------------------------
 target/release/bench-baseline 18000 >/dev/null 2>&1 &
 baseline=$!
 pids+=($baseline)
@@ -204,7 +217,9 @@ APP__SERVER__PORT=18081 APP__DATABASE__URL=$db_url APP__DEMO__SEED=true \
 auth=$!
 pids+=($auth)
 wait_up "$AUTH/health"
-APP__SERVER__PORT=18080 APP__INTROSPECTION__URL=$AUTH/oauth/check_token \
+# Cache entries live 10 minutes rather than 30 s, so that all 100,000 tokens of the memory run are
+# still cached when it ends.
+APP__SERVER__PORT=18080 APP__INTROSPECTION__URL=$AUTH/oauth/check_token APP__INTROSPECTION__CACHE_TTL_SECONDS=600 \
     target/release/resource-server >"$work/resource.log" 2>&1 &
 resource=$!
 pids+=($resource)
@@ -276,27 +291,39 @@ python3 - "$results" "$backend" "$auth_idle" "$resource_idle" "$auth_now" "$reso
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 backend, auth_idle, res_idle, auth_now, res_now, auth_peak, res_peak, cached, conns, duration = sys.argv[2:]
-by_name = {r["name"]: r for r in rows}
+import statistics
+# Rounds of one workload, and of the baseline measured beside it, in the order measured.
+workloads, baselines = {}, {}
+for r in rows:
+    (baselines if r["target"] == "baseline" else workloads).setdefault(r["name"], []).append(r)
+def summary(rounds):
+    p50s = [r["p50"] for r in rounds if r["p50"] is not None]
+    p99s = [r["p99"] for r in rounds if r["p99"] is not None]
+    return {
+        "rps": statistics.mean(r["rps"] for r in rounds),
+        "p50": statistics.median(p50s) if p50s else None,
+        # The worst round's: a tail is not averaged away.
+        "p99": max(p99s) if p99s else None,
+        "errors": sum(r["errors"] for r in rounds),
+    }
+by_name = {name: summary(rounds) for name, rounds in workloads.items()}
 def fmt(v):
     return "-" if v is None else (f"{v:.2f}" if v < 10 else f"{v:.1f}")
-print(f"\n### {backend}: wrk -t2 -c{conns} -d{duration}s, servers and load on one 2-core machine\n")
+print(f"\n### {backend}: wrk -t2 -c{conns}, {duration} s per workload in 3 rounds alternating with "
+      "the baseline, servers and load on one 2-core machine\n")
 print("| workload | req/s | p50 ms | p99 ms | errors | baseline req/s | ratio | target |")
 print("|---|---:|---:|---:|---:|---:|---:|---|")
-baseline = {}
-for r in rows:
-    if r["name"].startswith("baseline"):
-        # Each baseline run is the yardstick of the workload measured next.
-        baseline[r["method"]] = r["rps"]
-        continue
-    base = baseline.get(r["method"])
-    if r["name"].endswith("under a password flood"):
-        reference = by_name["/hi, cached token" if r["method"] == "GET" else "client_credentials"]["rps"]
+for name, rounds in workloads.items():
+    r, method, target = by_name[name], rounds[0]["method"], rounds[0]["target"]
+    base = summary(baselines[name])["rps"] if name in baselines else None
+    if name.endswith("under a password flood"):
+        reference = by_name["/hi, cached token" if method == "GET" else "client_credentials"]["rps"]
         ratio = f"{r['rps'] / reference:.2f} of unflooded" if reference else "-"
     else:
         ratio = f"{r['rps'] / base:.2f}" if base else "-"
-    shown = f"{base:,.0f} {r['method']}" if base else "-"
-    print(f"| {r['name']} | {r['rps']:,.0f} | {fmt(r['p50'])} | {fmt(r['p99'])} | {r['errors']} "
-          f"| {shown} | {ratio} | {r['target']} |")
+    shown = f"{base:,.0f} {method}" if base else "-"
+    print(f"| {name} | {r['rps']:,.0f} | {fmt(r['p50'])} | {fmt(r['p99'])} | {r['errors']} "
+          f"| {shown} | {ratio} | {target} |")
 mb = lambda kb: f"{int(kb) / 1024:.1f} MB" if kb else "-"
 print()
 print(f"memory (RSS): auth-server {mb(auth_idle)} idle, {mb(auth_now)} at the end, {mb(auth_peak)} peak; "

@@ -53,6 +53,31 @@ async fn tokens_are_stored_only_as_sha256_hashes(backend: Backend) {
     }
 }
 
+/// Committed tokens are copied from SQLite's WAL into the database file by the background
+/// checkpoint within moments, not only once the WAL has grown to thousands of pages (which the
+/// committing request would then pay for).
+#[actix_web::test]
+async fn sqlite_committed_tokens_reach_the_database_file_in_the_background() {
+    let app = spawn_app(Backend::Sqlite)
+        .await
+        .expect("SQLite always runs");
+    let file = app.db.sqlite_dir().unwrap().join("auth.db");
+    // The demo data at start is checkpointed by the first tick.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = std::fs::metadata(&file).unwrap().len();
+    let issued = futures_util::future::join_all(
+        (0..400).map(|_| app.token_basic(("dev", "11"), &[("grant_type", "client_credentials")])),
+    )
+    .await;
+    assert!(issued.iter().all(|answer| answer.status == 200));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let after = std::fs::metadata(&file).unwrap().len();
+    assert!(
+        after > before,
+        "400 tokens later the database file is still {before} bytes: they are only in the WAL"
+    );
+}
+
 async fn health_is_up_while_the_database_answers(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
