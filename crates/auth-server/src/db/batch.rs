@@ -138,15 +138,23 @@ fn stopped() -> StoreError {
     StoreError::Unavailable("the database writer stopped".into())
 }
 
-/// The jobs waiting, up to `max_batch`; blocks until there is one. Before blocking, gives the held
-/// connection back to the pool: a writer keeps its connection, and its page cache (another
-/// connection's commit would empty it), only while it is busy.
+/// The jobs waiting, up to `max_batch`; blocks until there is one. Before blocking (on the queue,
+/// or on another writer holding it), gives the held connection back to the pool: a writer keeps
+/// its connection, and its page cache (another connection's commit would empty it), only while it
+/// is busy.
 fn next_batch(
     waiting: &Mutex<Receiver<Job>>,
     max_batch: usize,
     held: &mut Option<PooledConnection>,
 ) -> Option<Vec<Job>> {
-    let receiver = waiting.lock().ok()?;
+    let receiver = match waiting.try_lock() {
+        Ok(receiver) => receiver,
+        Err(std::sync::TryLockError::WouldBlock) => {
+            *held = None;
+            waiting.lock().ok()?
+        }
+        Err(std::sync::TryLockError::Poisoned(_)) => return None,
+    };
     let first = match receiver.try_recv() {
         Ok(job) => job,
         Err(TryRecvError::Empty) => {
@@ -195,7 +203,18 @@ fn write_batches(store: &Store, waiting: &Mutex<Receiver<Job>>, max_batch: usize
             // One job's write failed and rolled back the others: give each its own transaction.
             Err(_) => {
                 for job in batch {
-                    let alone = write_transaction(conn, |conn| job.write.alone(conn));
+                    let alone = match held.take().map_or_else(|| store.conn(), Ok) {
+                        Ok(conn) => {
+                            let conn = held.insert(conn);
+                            write_transaction(conn, |conn| job.write.alone(conn))
+                        }
+                        Err(error) => Err(error),
+                    };
+                    // A connection that failed mid-retry goes back to the pool, which discards it
+                    // if it is broken; the next job takes another.
+                    if matches!(alone, Err(StoreError::Unavailable(_))) {
+                        held = None;
+                    }
                     job.answer.send(alone);
                 }
             }

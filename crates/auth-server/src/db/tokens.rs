@@ -103,9 +103,12 @@ pub fn insert_access_many(
     match conn {
         _ if records.is_empty() => {}
         DbConnection::Pg(pg) => {
-            diesel::insert_into(access::table)
-                .values(records.to_vec())
-                .execute(pg)?;
+            // A statement takes at most 65,535 parameters, 12 a row.
+            for rows in records.chunks(1000) {
+                diesel::insert_into(access::table)
+                    .values(rows.to_vec())
+                    .execute(pg)?;
+            }
         }
         DbConnection::Sqlite(_) => {
             for record in records {
