@@ -14,6 +14,10 @@ use std::sync::{Arc, Mutex};
 use super::tokens::{self, AccessTokenRecord};
 use super::{Store, StoreError};
 
+/// How long a request waits for its lookup: past the pool's own wait for a connection
+/// (`database.connect_timeout_ms`, 3 s by default), a lookup is not coming.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
 type Answer = tokio::sync::oneshot::Sender<Result<Option<AccessTokenRecord>, StoreError>>;
 
 struct Lookup {
@@ -43,15 +47,22 @@ impl AccessTokenLookups {
     }
 
     /// The access token stored under `token_id`, if any; the calling task waits without holding
-    /// a thread.
+    /// a thread, and for [`PATIENCE`] at most: a query stuck on an unreachable database must not
+    /// hold every request that needs a token until TCP gives up.
     pub async fn find(&self, token_id: String) -> Result<Option<AccessTokenRecord>, StoreError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
         self.lookups
             .try_send(Lookup { token_id, answer })
             .map_err(|_| StoreError::Unavailable("too many token lookups waiting".into()))?;
-        answered
-            .await
-            .map_err(|_| StoreError::Unavailable("a token lookup thread stopped".into()))?
+        match tokio::time::timeout(PATIENCE, answered).await {
+            Ok(Ok(found)) => found,
+            Ok(Err(_)) => Err(StoreError::Unavailable(
+                "a token lookup thread stopped".into(),
+            )),
+            Err(_) => Err(StoreError::Unavailable(
+                "no answer from the database in time".into(),
+            )),
+        }
     }
 }
 
