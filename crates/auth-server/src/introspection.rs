@@ -7,7 +7,7 @@ use shared::guard::{TokenClaims, TokenValidator, Validation, ValidationFuture};
 use shared::Scope;
 
 use crate::db::tokens::{self, AccessTokenRecord, RefreshTokenRecord};
-use crate::db::{AccessTokenLookups, Store, StoreError};
+use crate::db::{AccessTokenLookups, DbConnection, Store, StoreError};
 use crate::domain::client::{comma_list, Client};
 use crate::domain::clock;
 use crate::domain::token_value;
@@ -61,8 +61,13 @@ fn judge(expires_at: Option<i64>, active: impl FnOnce() -> ActiveToken) -> Inspe
 }
 
 pub fn access_token(store: &Store, value: &str) -> Result<Inspection, StoreError> {
-    let found = tokens::find_access(&mut *store.conn()?, &token_value::hash(value))?;
-    Ok(judge_access(found))
+    let mut conn = store.conn()?;
+    for key in token_value::stored_keys(value) {
+        if let Some(found) = tokens::find_access(&mut conn, &key)? {
+            return Ok(judge_access(Some(found)));
+        }
+    }
+    Ok(Inspection::Unknown)
 }
 
 /// An access token from the batched lookups; the calling task waits without holding a thread.
@@ -70,7 +75,12 @@ pub async fn access_token_batched(
     lookups: &AccessTokenLookups,
     value: &str,
 ) -> Result<Inspection, StoreError> {
-    Ok(judge_access(lookups.find(token_value::hash(value)).await?))
+    for key in token_value::stored_keys(value) {
+        if let Some(found) = lookups.find(key).await? {
+            return Ok(judge_access(Some(found)));
+        }
+    }
+    Ok(Inspection::Unknown)
 }
 
 fn judge_access(found: Option<AccessTokenRecord>) -> Inspection {
@@ -101,7 +111,7 @@ fn judge_access(found: Option<AccessTokenRecord>) -> Inspection {
 }
 
 pub fn refresh_token(store: &Store, value: &str) -> Result<Inspection, StoreError> {
-    let found = tokens::find_refresh(&mut *store.conn()?, &token_value::hash(value))?;
+    let found = find_refresh_by_value(&mut *store.conn()?, value)?;
     Ok(match found {
         None
         | Some(RefreshTokenRecord {
@@ -121,6 +131,19 @@ pub fn refresh_token(store: &Store, value: &str) -> Result<Inspection, StoreErro
             issued_at: record.issued_at,
         }),
     })
+}
+
+/// The refresh token `value` stands for, under whichever of its keys it is stored.
+pub fn find_refresh_by_value(
+    conn: &mut DbConnection,
+    value: &str,
+) -> Result<Option<RefreshTokenRecord>, StoreError> {
+    for key in token_value::stored_keys(value) {
+        if let Some(found) = tokens::find_refresh(conn, &key)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
 }
 
 /// Who may introspect (`introspection.authorities` and `introspection.clients`).

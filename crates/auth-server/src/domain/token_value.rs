@@ -55,6 +55,17 @@ pub fn hash(token: &str) -> String {
     }
 }
 
+/// The keys a presented token may be stored under, the current one first. Tokens issued before
+/// keys began with the time of issue are stored under their whole SHA-256: looking there too keeps
+/// them valid across the upgrade for their lifetime (30 days for a refresh token by default). Only
+/// a token no key finds pays for the second lookup.
+pub fn stored_keys(token: &str) -> impl Iterator<Item = String> {
+    let key = hash(token);
+    let earlier = hex::encode(Sha256::digest(token.as_bytes()));
+    let earlier = (earlier != key).then_some(earlier);
+    std::iter::once(key).chain(earlier)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +113,18 @@ mod tests {
             now - millis < 60_000,
             "the key starts with the time of issue"
         );
+    }
+
+    #[test]
+    fn a_token_from_before_the_upgrade_is_also_looked_up_by_its_whole_hash() {
+        let token = generate(TokenFormat::Random);
+        let keys: Vec<String> = stored_keys(&token).collect();
+        assert_eq!(
+            keys,
+            [hash(&token), hex::encode(Sha256::digest(token.as_bytes()))]
+        );
+        let uuid = generate(TokenFormat::Uuid);
+        assert_eq!(stored_keys(&uuid).collect::<Vec<_>>(), [hash(&uuid)]);
     }
 
     #[test]

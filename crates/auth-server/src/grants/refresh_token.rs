@@ -13,7 +13,7 @@ use crate::db::{users, write_transaction, Write};
 use crate::domain::client::Client;
 use crate::domain::clock;
 use crate::domain::grant_type::GrantType;
-use crate::domain::token_value;
+use crate::introspection::find_refresh_by_value;
 
 enum Rotation {
     Rotated,
@@ -28,10 +28,10 @@ impl TokenService {
         presented: &str,
         requested: Option<Scope>,
     ) -> Result<TokenResponse, ApiError> {
-        let token_id = token_value::hash(presented);
         let now = clock::now();
-        let record = tokens::find_refresh(&mut *self.conn()?, &token_id)?
+        let record = find_refresh_by_value(&mut *self.conn()?, presented)?
             .ok_or(ApiError::new(ErrorCode::InvalidRefreshToken))?;
+        let token_id = record.token_id.clone();
         if record.client_id != client.client_id {
             return Err(ApiError::new(ErrorCode::WrongClientForRefreshToken));
         }
