@@ -44,14 +44,19 @@ pub fn generate(format: TokenFormat) -> String {
 /// SQLite. The time is no secret (`issued_at` is stored beside it), and 208 bits of hash over a
 /// value with 208 random bits keep a dump useless, so an unsalted fast hash is still enough.
 pub fn hash(token: &str) -> String {
+    keys(token).0
+}
+
+/// The current key, and the whole SHA-256 when that differs from it; one digest for both.
+fn keys(token: &str) -> (String, Option<String>) {
     let digest = hex::encode(Sha256::digest(token.as_bytes()));
     match URL_SAFE_NO_PAD.decode(token) {
         Ok(bytes) if token.len() == 43 && bytes.len() == 32 => {
             let mut key = hex::encode(&bytes[..TIME_BYTES]);
             key.push_str(&digest[..64 - 2 * TIME_BYTES]);
-            key
+            (key, Some(digest))
         }
-        _ => digest,
+        _ => (digest, None),
     }
 }
 
@@ -60,9 +65,7 @@ pub fn hash(token: &str) -> String {
 /// them valid across the upgrade for their lifetime (30 days for a refresh token by default). Only
 /// a token no key finds pays for the second lookup.
 pub fn stored_keys(token: &str) -> impl Iterator<Item = String> {
-    let key = hash(token);
-    let earlier = hex::encode(Sha256::digest(token.as_bytes()));
-    let earlier = (earlier != key).then_some(earlier);
+    let (key, earlier) = keys(token);
     std::iter::once(key).chain(earlier)
 }
 
