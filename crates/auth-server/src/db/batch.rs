@@ -163,14 +163,19 @@ fn next_batch(
         }
         Err(TryRecvError::Disconnected) => return None,
     };
+    Some(fill_batch(&receiver, first, max_batch))
+}
+
+/// `first` and whatever else is already waiting, up to `max_batch`; never blocks.
+pub(super) fn fill_batch<T>(receiver: &Receiver<T>, first: T, max_batch: usize) -> Vec<T> {
     let mut batch = vec![first];
     while batch.len() < max_batch {
         match receiver.try_recv() {
-            Ok(job) => batch.push(job),
+            Ok(item) => batch.push(item),
             Err(_) => break,
         }
     }
-    Some(batch)
+    batch
 }
 
 fn write_batches(store: &Store, waiting: &Mutex<Receiver<Job>>, max_batch: usize) {
@@ -225,30 +230,11 @@ fn write_batches(store: &Store, waiting: &Mutex<Receiver<Job>>, max_batch: usize
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn record(token_id: &str) -> AccessTokenRecord {
-        AccessTokenRecord {
-            token_id: token_id.to_owned(),
-            authentication_id: "a".into(),
-            user_name: None,
-            client_id: "c".into(),
-            refresh_token: None,
-            family_id: "f".into(),
-            grant_type: "client_credentials".into(),
-            scope: "app".into(),
-            authorities: String::new(),
-            resource_ids: String::new(),
-            issued_at: 1,
-            expires_at: None,
-        }
-    }
+    use crate::db::test_support::{access_token, sqlite_store};
 
     #[test]
     fn a_failing_write_costs_only_its_own_caller() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::open(&url, 4, std::time::Duration::from_secs(3)).unwrap();
-        store.migrate().unwrap();
+        let (_dir, store) = sqlite_store();
         let writer = std::sync::Arc::new(BatchWriter::new(store.clone(), 1, 64));
         // Lone tokens, and writes that fail (a key taken twice) or refuse, all at once.
         let outcomes: Vec<_> = std::thread::scope(|scope| {
@@ -256,9 +242,10 @@ mod tests {
                 .map(|n| {
                     let writer = writer.clone();
                     scope.spawn(move || match n % 4 {
-                        0 => writer.write(Write::AccessToken(Box::new(record("taken")))),
+                        0 => writer.write(Write::AccessToken(Box::new(access_token("taken")))),
                         1 => writer.write(Write::Any(Box::new(|_| Ok(false)))),
-                        _ => writer.write(Write::AccessToken(Box::new(record(&format!("t{n}"))))),
+                        _ => writer
+                            .write(Write::AccessToken(Box::new(access_token(&format!("t{n}"))))),
                     })
                 })
                 .collect();

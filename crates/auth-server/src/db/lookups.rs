@@ -8,9 +8,10 @@
 //! reported active.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
+use super::batch::fill_batch;
 use super::tokens::{self, AccessTokenRecord};
 use super::{Store, StoreError};
 
@@ -68,14 +69,8 @@ impl AccessTokenLookups {
 
 fn next_batch(waiting: &Mutex<Receiver<Lookup>>, max_batch: usize) -> Option<Vec<Lookup>> {
     let receiver = waiting.lock().ok()?;
-    let mut batch = vec![receiver.recv().ok()?];
-    while batch.len() < max_batch {
-        match receiver.try_recv() {
-            Ok(lookup) => batch.push(lookup),
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-        }
-    }
-    Some(batch)
+    let first = receiver.recv().ok()?;
+    Some(fill_batch(&receiver, first, max_batch))
 }
 
 fn serve(store: &Store, waiting: &Mutex<Receiver<Lookup>>, max_batch: usize) {
@@ -108,33 +103,14 @@ fn serve(store: &Store, waiting: &Mutex<Receiver<Lookup>>, max_batch: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::test_support::{access_token, sqlite_store};
     use crate::db::tokens::insert_access;
-
-    fn record(token_id: &str) -> AccessTokenRecord {
-        AccessTokenRecord {
-            token_id: token_id.to_owned(),
-            authentication_id: "a".into(),
-            user_name: None,
-            client_id: "c".into(),
-            refresh_token: None,
-            family_id: "f".into(),
-            grant_type: "client_credentials".into(),
-            scope: "app".into(),
-            authorities: String::new(),
-            resource_ids: String::new(),
-            issued_at: 1,
-            expires_at: None,
-        }
-    }
 
     #[actix_web::test]
     async fn concurrent_lookups_each_get_their_own_token_or_none() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store = Store::open(&url, 4, std::time::Duration::from_secs(3)).unwrap();
-        store.migrate().unwrap();
+        let (_dir, store) = sqlite_store();
         for id in ["k1", "k2", "k3"] {
-            insert_access(&mut store.conn().unwrap(), &record(id)).unwrap();
+            insert_access(&mut store.conn().unwrap(), &access_token(id)).unwrap();
         }
         let lookups = AccessTokenLookups::new(store, 1, 64);
         let asked = ["k1", "nope", "k2", "k1", "k3", "k2", "gone"];

@@ -17,6 +17,8 @@ mod migrate;
 pub mod purge;
 mod readers;
 pub mod schema;
+#[cfg(test)]
+mod test_support;
 pub mod tokens;
 mod transaction;
 pub mod users;

@@ -1,0 +1,31 @@
+//! Fixtures for the storage layer's unit tests.
+
+use super::tokens::AccessTokenRecord;
+use super::Store;
+
+/// A migrated SQLite store in a folder that lives as long as the returned guard.
+pub fn sqlite_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = Store::open(&url, 4, std::time::Duration::from_secs(3)).unwrap();
+    store.migrate().unwrap();
+    (dir, store)
+}
+
+/// A lone client_credentials token stored under `token_id`.
+pub fn access_token(token_id: &str) -> AccessTokenRecord {
+    AccessTokenRecord {
+        token_id: token_id.to_owned(),
+        authentication_id: "a".into(),
+        user_name: None,
+        client_id: "c".into(),
+        refresh_token: None,
+        family_id: "f".into(),
+        grant_type: "client_credentials".into(),
+        scope: "app".into(),
+        authorities: String::new(),
+        resource_ids: String::new(),
+        issued_at: 1,
+        expires_at: None,
+    }
+}
