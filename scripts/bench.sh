@@ -84,7 +84,8 @@ lua() {
     } >"$work/$name.lua"
 }
 
-# A wrk script that sends each request with the next token of FILE as a Bearer header.
+# rotating_lua NAME FILE REQUEST: a wrk script whose every request is the Lua expression REQUEST,
+# in which `token` is the next token of FILE.
 rotating_lua() {
     cat >"$work/$1.lua" <<EOF
 local tokens = {}
@@ -96,27 +97,7 @@ function init(args) counter = offset * 7919 end
 function request()
     counter = counter + 1
     local token = tokens[(counter % #tokens) + 1]
-    return wrk.format("GET", nil, { ["Authorization"] = "Bearer " .. token })
-end
-EOF
-}
-
-# A wrk script that introspects the next token of FILE at each request.
-introspect_lua() {
-    cat >"$work/$1.lua" <<EOF
-local tokens = {}
-for line in io.lines("$2") do tokens[#tokens + 1] = line end
-local counter = 0
-local offset = 0
-function setup(thread) offset = offset + 1; thread:set("offset", offset) end
-function init(args) counter = offset * 7919 end
-function request()
-    counter = counter + 1
-    local token = tokens[(counter % #tokens) + 1]
-    return wrk.format("POST", nil, {
-        ["Authorization"] = "Basic $(printf resource:resource-secret | base64)",
-        ["Content-Type"] = "application/x-www-form-urlencoded",
-    }, "token=" .. token)
+    return $3
 end
 EOF
 }
@@ -247,11 +228,13 @@ measure "introspection (RFC 7662)" POST "≥ 0.25" "$AUTH/oauth2/introspect" int
 measure "check_token (Spring)" POST "≥ 0.25" "$AUTH/oauth/check_token" introspect
 mint 10000 "$work/tokens-10k.txt"
 # Concurrent lookups of one token share a query; this asks for a different token each time.
-introspect_lua introspect10k "$work/tokens-10k.txt"
+rotating_lua introspect10k "$work/tokens-10k.txt" "wrk.format('POST', nil, {
+        ['Authorization'] = 'Basic $(printf resource:resource-secret | base64)',
+        ['Content-Type'] = 'application/x-www-form-urlencoded' }, 'token=' .. token)"
 measure "introspection, 10,000 tokens" POST "≥ 0.25" "$AUTH/oauth2/introspect" introspect10k
 measure "/hi, cached token" GET "≥ 0.70" "$RES/hi?name=1111" hi
 
-rotating_lua hi10k "$work/tokens-10k.txt"
+rotating_lua hi10k "$work/tokens-10k.txt" "wrk.format('GET', nil, { ['Authorization'] = 'Bearer ' .. token })"
 measure "/hi, 10,000 tokens (misses, then hits)" GET "p99 < 20 ms" "$RES/hi?name=1111" hi10k
 
 # A password flood from another process while /hi and client_credentials are measured.
@@ -314,6 +297,8 @@ def summary(rounds):
         "p99": max(p99s) if p99s else None,
         "errors": sum(r["errors"] for r in rounds),
     }
+if not workloads:
+    sys.exit("no workload was measured")
 by_name = {name: summary(rounds) for name, rounds in workloads.items()}
 def fmt(v):
     return "-" if v is None else (f"{v:.2f}" if v < 10 else f"{v:.1f}")
