@@ -230,7 +230,22 @@ fn write_batches(store: &Store, waiting: &Mutex<Receiver<Job>>, max_batch: usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::test_support::{access_token, sqlite_store};
+    use crate::db::test_support::{access_token, sqlite_store, sqlite_store_with};
+
+    #[test]
+    fn idle_writers_hold_no_connection() {
+        let (_dir, store) = sqlite_store_with(1, std::time::Duration::from_millis(500));
+        // Two writers: one waits for jobs holding the queue, the other for the queue.
+        let writer = BatchWriter::new(store.clone(), 2, 64);
+        for n in 0..3 {
+            let written =
+                writer.write(Write::AccessToken(Box::new(access_token(&format!("t{n}")))));
+            assert!(matches!(written, Ok(true)), "{written:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        // The pool's only connection is free for everything else.
+        assert!(store.conn().is_ok());
+    }
 
     #[test]
     fn a_failing_write_costs_only_its_own_caller() {

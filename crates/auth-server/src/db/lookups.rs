@@ -28,6 +28,7 @@ struct Lookup {
 
 pub struct AccessTokenLookups {
     lookups: SyncSender<Lookup>,
+    patience: std::time::Duration,
 }
 
 impl AccessTokenLookups {
@@ -44,7 +45,10 @@ impl AccessTokenLookups {
                 log::error!("cannot start a token lookup thread: {error}");
             }
         }
-        Self { lookups }
+        Self {
+            lookups,
+            patience: PATIENCE,
+        }
     }
 
     /// The access token stored under `token_id`, if any; the calling task waits without holding
@@ -55,7 +59,7 @@ impl AccessTokenLookups {
         self.lookups
             .try_send(Lookup { token_id, answer })
             .map_err(|_| StoreError::Unavailable("too many token lookups waiting".into()))?;
-        match tokio::time::timeout(PATIENCE, answered).await {
+        match tokio::time::timeout(self.patience, answered).await {
             Ok(Ok(found)) => found,
             Ok(Err(_)) => Err(StoreError::Unavailable(
                 "a token lookup thread stopped".into(),
@@ -103,8 +107,24 @@ fn serve(store: &Store, waiting: &Mutex<Receiver<Lookup>>, max_batch: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::test_support::{access_token, sqlite_store};
+    use crate::db::test_support::{access_token, sqlite_store, sqlite_store_with};
     use crate::db::tokens::insert_access;
+
+    #[actix_web::test]
+    async fn a_lookup_that_cannot_get_an_answer_gives_up_with_unavailable() {
+        // One connection, held here: the lookup thread waits 10 s for it.
+        let (_dir, store) = sqlite_store_with(1, std::time::Duration::from_secs(10));
+        let _held = store.conn().unwrap();
+        let mut lookups = AccessTokenLookups::new(store.clone(), 1, 64);
+        lookups.patience = std::time::Duration::from_millis(200);
+        let started = std::time::Instant::now();
+        let answer = lookups.find("k1".into()).await;
+        assert!(
+            matches!(answer, Err(StoreError::Unavailable(_))),
+            "{answer:?}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
 
     #[actix_web::test]
     async fn concurrent_lookups_each_get_their_own_token_or_none() {
