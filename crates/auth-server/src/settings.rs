@@ -6,6 +6,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use shared::settings::{check, load, Layers};
 
+use crate::db::DatabaseUrl;
 use crate::domain::token_value::TokenFormat;
 
 pub const DEFAULTS_TOML: &str = include_str!("../../../config/auth-server.toml");
@@ -85,9 +86,11 @@ pub struct ServerSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSettings {
     /// May hold a password: kept out of `Debug` output and logs.
-    pub url: SecretString,
+    pub url: DatabaseUrl,
     pub pool_size: u32,
     pub connect_timeout_ms: u64,
+    /// How long `serve` and `migrate` keep trying a database that does not answer yet.
+    pub startup_wait_seconds: u64,
     /// Threads that commit new tokens in batches (0: 1 on SQLite, 2 on PostgreSQL), and the most
     /// writes one batch commits.
     pub writers: usize,
@@ -273,8 +276,6 @@ impl Settings {
                 "must be at least 64 bytes long",
             )?;
         }
-        crate::db::DatabaseUrl::parse(secrecy::ExposeSecret::expose_secret(&self.database.url))
-            .map_err(|e| format!("configuration: database.url {e}"))?;
         Ok(())
     }
 }

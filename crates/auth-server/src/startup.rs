@@ -9,7 +9,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use secrecy::ExposeSecret;
 
-use crate::db::{AccessTokenLookups, Backend, BatchWriter, Readers, Store};
+use crate::db::{AccessTokenLookups, Backend, BatchWriter, Opening, Readers, Store};
 use crate::domain::password::Passwords;
 use crate::domain::sign_in_throttle::SignInThrottle;
 use crate::grants::client_directory::ClientDirectory;
@@ -29,20 +29,21 @@ pub struct Application {
 }
 
 /// Opens the database of the settings and brings its schema up to date.
-pub fn open_store(settings: &Settings) -> Result<Store, String> {
-    let store = Store::open(
-        settings.database.url.expose_secret(),
+pub fn open_store(settings: &Settings, opening: Opening) -> Result<Store, String> {
+    crate::db::open(
+        &settings.database.url,
         settings.database.pool_size,
         Duration::from_millis(settings.database.connect_timeout_ms),
+        opening,
     )
-    .map_err(|e| format!("cannot open the database: {e}"))?;
-    let applied = store
-        .migrate()
-        .map_err(|e| format!("cannot migrate {}: {e}", store.url()))?;
-    for version in applied {
-        log::info!("applied migration {version}");
+    .map_err(|e| format!("cannot open the database {}: {e}", settings.database.url))
+}
+
+/// How `serve` and `migrate` open their database.
+pub fn serving(settings: &Settings) -> Opening {
+    Opening::CreateAndWait {
+        wait: Duration::from_secs(settings.database.startup_wait_seconds),
     }
-    Ok(store)
 }
 
 /// Most keys read in one query by the batched token lookups.
@@ -69,7 +70,7 @@ fn session_key(settings: &Settings) -> Key {
 impl Application {
     /// Binds `server.host:server.port` (port 0 picks a free one), migrates, seeds if asked.
     pub async fn build(settings: Settings) -> Result<Self, String> {
-        let store = open_store(&settings)?;
+        let store = open_store(&settings, serving(&settings))?;
         let passwords = Arc::new(
             Passwords::new(&settings.security.check_settings())
                 .map_err(|e| format!("security.bcrypt_cost: {e}"))?,

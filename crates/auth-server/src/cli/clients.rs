@@ -5,6 +5,7 @@ use shared::Scope;
 
 use super::{passwords, secret_from};
 use crate::db::clients::{self, ClientRow};
+use crate::db::Opening;
 use crate::db::StoreError;
 use crate::domain::client::comma_list;
 use crate::domain::grant_type::GrantType;
@@ -70,7 +71,7 @@ pub struct AddClient {
 }
 
 pub fn run(command: ClientCommand, settings: &Settings) -> Result<(), String> {
-    let store = open_store(settings)?;
+    let store = open_store(settings, Opening::Existing)?;
     let mut conn = store.conn().map_err(|e| e.to_string())?;
     match command {
         ClientCommand::Add(args) => {

@@ -8,8 +8,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::db::Opening;
 use crate::settings::Settings;
-use crate::startup::{open_store, Application};
+use crate::startup::{open_store, serving, Application};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,12 +51,12 @@ pub fn run(command: Command, settings: Settings) -> Result<(), String> {
     match command {
         Command::Serve => serve(settings),
         Command::Migrate => {
-            open_store(&settings)?;
+            open_store(&settings, serving(&settings))?;
             println!("database is up to date");
             Ok(())
         }
         Command::SeedDemo => {
-            let store = open_store(&settings)?;
+            let store = open_store(&settings, Opening::Existing)?;
             let passwords = passwords(&settings)?;
             let inserted = crate::seed::demo(&store, &passwords).map_err(|e| e.to_string())?;
             if inserted.is_empty() {
@@ -67,7 +68,7 @@ pub fn run(command: Command, settings: Settings) -> Result<(), String> {
             Ok(())
         }
         Command::Purge => {
-            let store = open_store(&settings)?;
+            let store = open_store(&settings, Opening::Existing)?;
             let purged = crate::housekeeping::purge_once(&store, settings.purge.batch_size)
                 .map_err(|e| format!("purge: {e}"))?;
             println!(

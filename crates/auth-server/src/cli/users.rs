@@ -3,6 +3,7 @@
 use clap::Subcommand;
 
 use super::{passwords, secret_from};
+use crate::db::Opening;
 use crate::db::{users, StoreError};
 use crate::domain::client::comma_list;
 use crate::settings::Settings;
@@ -39,7 +40,7 @@ pub enum UserCommand {
 }
 
 pub fn run(command: UserCommand, settings: &Settings) -> Result<(), String> {
-    let store = open_store(settings)?;
+    let store = open_store(settings, Opening::Existing)?;
     let mut conn = store.conn().map_err(|e| e.to_string())?;
     match command {
         UserCommand::Add {

@@ -24,8 +24,9 @@ pub enum Backend {
     Postgres,
 }
 
-/// A parsed `database.url`.
-#[derive(Clone, PartialEq, Eq)]
+/// A parsed `database.url`: read once, from the configuration, and trusted after.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub enum DatabaseUrl {
     Sqlite(PathBuf),
     Postgres(String),
@@ -56,6 +57,14 @@ impl DatabaseUrl {
             Self::Sqlite(_) => Backend::Sqlite,
             Self::Postgres(_) => Backend::Postgres,
         }
+    }
+}
+
+impl TryFrom<String> for DatabaseUrl {
+    type Error = String;
+
+    fn try_from(url: String) -> Result<Self, String> {
+        Self::parse(&url).map_err(|e| format!("database.url {e}"))
     }
 }
 
@@ -154,10 +163,12 @@ pub struct Store {
 impl Store {
     /// Opens the pool, creating the SQLite file's folder if needed. Fails when the database does
     /// not answer within `connect_timeout`.
-    pub fn open(url: &str, pool_size: u32, connect_timeout: Duration) -> Result<Self, StoreError> {
-        let url = DatabaseUrl::parse(url)
-            .map_err(|e| StoreError::Internal(format!("database.url {e}")))?;
-        if let DatabaseUrl::Sqlite(path) = &url {
+    pub fn open(
+        url: &DatabaseUrl,
+        pool_size: u32,
+        connect_timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        if let DatabaseUrl::Sqlite(path) = url {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| {
                     StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
@@ -176,7 +187,7 @@ impl Store {
             .map_err(|e| StoreError::Unavailable(format!("{url}: {e}")))?;
         Ok(Self {
             pool,
-            url: std::sync::Arc::new(url),
+            url: std::sync::Arc::new(url.clone()),
         })
     }
 

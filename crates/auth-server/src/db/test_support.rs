@@ -14,6 +14,7 @@ pub fn sqlite_store() -> (tempfile::TempDir, Store) {
 pub fn sqlite_store_with(pool_size: u32, connect_timeout: Duration) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let url = super::DatabaseUrl::parse(&url).unwrap();
     let store = Store::open(&url, pool_size, connect_timeout).unwrap();
     store.migrate().unwrap();
     (dir, store)

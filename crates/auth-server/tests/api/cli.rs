@@ -336,3 +336,56 @@ fn a_config_file_changes_what_it_names_and_the_environment_wins() {
     );
     assert!(!dir.path().join("alias.db").exists());
 }
+
+#[test]
+fn only_migrate_and_serve_create_a_database_and_other_commands_name_a_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("auht.db");
+    let url = format!("sqlite://{}", typo.display());
+    for args in [
+        &["client", "list"][..],
+        &["user", "list"],
+        &["seed-demo"],
+        &["purge"],
+    ] {
+        fails(&url, args, 1, &format!("no database at {}", typo.display()));
+        assert!(!typo.exists(), "{args:?} created {}", typo.display());
+    }
+    assert!(ok(&url, &["migrate"]).contains("up to date"));
+    assert!(ok(&url, &["client", "list"]).contains("CLIENT_ID"));
+}
+
+#[test]
+fn serve_waits_for_a_database_that_answers_late_and_gives_up_when_told() {
+    // Nothing listens on this port: every attempt fails at once, and the server gives up after
+    // database.startup_wait_seconds, having said what it waits for.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let started = std::time::Instant::now();
+    let output = Command::new(BIN)
+        .args(["serve"])
+        .env(
+            "APP__DATABASE__URL",
+            format!("postgres://nobody@127.0.0.1:{port}/none"),
+        )
+        .env("APP__DATABASE__STARTUP_WAIT_SECONDS", "3")
+        .env("APP__DATABASE__CONNECT_TIMEOUT_MS", "200")
+        .env("APP__SERVER__PORT", "0")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("does not answer yet (attempt 1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(attempt 2"), "it tried again: {stderr}");
+    assert!(stderr.contains("cannot open the database"), "{stderr}");
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_secs(2) && took < std::time::Duration::from_secs(20),
+        "gave up after {took:?}"
+    );
+}

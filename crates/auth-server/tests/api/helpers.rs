@@ -8,7 +8,6 @@ use auth_server::settings::Settings;
 use auth_server::startup::Application;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use secrecy::SecretString;
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +78,7 @@ pub fn test_settings(database_url: &str) -> Settings {
     let mut settings = Settings::defaults();
     settings.server.port = 0;
     settings.server.workers = 1;
-    settings.database.url = SecretString::from(database_url.to_owned());
+    settings.database.url = auth_server::db::DatabaseUrl::parse(database_url).unwrap();
     settings.database.pool_size = 4;
     settings.demo.seed = true;
     settings.security.bcrypt_cost = 4;

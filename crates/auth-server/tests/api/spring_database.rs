@@ -74,8 +74,12 @@ async fn spring_clients_users_and_tables_work_unchanged(backend: Backend) {
         return;
     };
     {
-        let store =
-            auth_server::db::Store::open(&url, 1, std::time::Duration::from_secs(5)).unwrap();
+        let store = auth_server::db::Store::open(
+            &auth_server::db::DatabaseUrl::parse(&url).unwrap(),
+            1,
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
         let mut conn = store.conn().unwrap();
         let (binary, yes) = match backend {
             Backend::Sqlite => ("LONGVARBINARY", "1"),

@@ -113,8 +113,12 @@ async fn kill_9_under_load(db: Database) {
 /// Every refresh token an access token names exists, every refresh token's grant exists, every
 /// password grant has its refresh token, and a SQLite file passes its own integrity check.
 fn whole_rows(db: &Database) -> Result<String, String> {
-    let store = auth_server::db::Store::open(&db.url(), 1, Duration::from_secs(5))
-        .map_err(|e| e.to_string())?;
+    let store = auth_server::db::Store::open(
+        &auth_server::db::DatabaseUrl::parse(&db.url()).unwrap(),
+        1,
+        Duration::from_secs(5),
+    )
+    .map_err(|e| e.to_string())?;
     let mut conn = store.conn().map_err(|e| e.to_string())?;
     let access_rows: Vec<(Option<String>, String)> = access::table
         .select((access::refresh_token, access::grant_type))

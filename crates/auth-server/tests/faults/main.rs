@@ -15,4 +15,5 @@ mod load;
 
 mod database_down;
 mod kill_9;
+mod lifecycle;
 mod resource_server;

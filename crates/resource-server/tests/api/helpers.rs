@@ -8,7 +8,6 @@ use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use resource_server::settings::{Protocol, Settings};
 use resource_server::startup::Application;
-use secrecy::SecretString;
 
 pub struct AuthServer {
     pub address: String,
@@ -32,8 +31,11 @@ pub async fn spawn_auth_with(
     let mut settings = auth_server::settings::Settings::defaults();
     settings.server.port = 0;
     settings.server.workers = 1;
-    settings.database.url =
-        SecretString::from(format!("sqlite://{}", dir.path().join("auth.db").display()));
+    settings.database.url = auth_server::db::DatabaseUrl::parse(&format!(
+        "sqlite://{}",
+        dir.path().join("auth.db").display()
+    ))
+    .unwrap();
     settings.demo.seed = true;
     settings.security.bcrypt_cost = 4;
     configure(&mut settings);
