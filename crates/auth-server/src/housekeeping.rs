@@ -1,44 +1,58 @@
-//! The periodic purge of expired codes, tokens and approvals (`purge.*`), in the background of a
-//! serving process, and once from the command line (`auth-server purge`).
+//! The database's upkeep in the background of a serving process: the purge of expired codes,
+//! tokens and approvals every `purge.interval_seconds`, and on SQLite a WAL checkpoint every 100 ms.
+//! `auth-server purge` runs the purge once, from the command line.
 //!
-//! Every replica purges on its own schedule; two purges at once only find less to delete.
+//! Every replica purges on its own schedule; two purges at once only find less to delete. A round
+//! that fails (database down) is logged and tried again at the next tick.
 
 use std::time::Duration;
 
+use shared::background::Background;
+
 use crate::db::purge::{self, Purged};
-use crate::db::{Store, StoreError};
+use crate::db::{checkpoint, Backend, Storage, Store, StoreError};
 use crate::domain::clock;
 use crate::settings::PurgeSettings;
 
 /// One purge, now. Blocks.
 pub fn purge_once(store: &Store, batch_size: u32) -> Result<Purged, StoreError> {
-    let mut conn = store.conn()?;
-    purge::expired(&mut conn, clock::now(), batch_size)
+    store.with_conn(|conn| purge::expired(conn, clock::now(), batch_size))
 }
 
-/// Purges at start, then every `interval_seconds`, until the runtime stops. A purge that fails
-/// (database down) is logged and tried again at the next tick.
-pub fn spawn(store: Store, settings: &PurgeSettings) {
-    if settings.interval_seconds == 0 {
-        return;
-    }
-    let interval = Duration::from_secs(settings.interval_seconds);
-    let batch_size = settings.batch_size;
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
-        // After a stall, one purge catches up; there is no point in a burst of them.
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let store = store.clone();
-            match tokio::task::spawn_blocking(move || purge_once(&store, batch_size)).await {
-                Ok(Ok(purged)) if purged.total() > 0 => {
-                    log::info!("purged expired rows: {purged:?}")
+/// Starts the periodic upkeep of `storage` on `background`.
+pub fn schedule(background: &Background, storage: &Storage, settings: &PurgeSettings) {
+    if settings.interval_seconds > 0 {
+        let (storage, batch_size) = (storage.clone(), settings.batch_size);
+        background.every(
+            "purge",
+            Duration::from_secs(settings.interval_seconds),
+            move || {
+                let storage = storage.clone();
+                async move {
+                    match storage
+                        .maintain(move |store| purge_once(store, batch_size))
+                        .await
+                    {
+                        Ok(purged) if purged.total() > 0 => {
+                            log::info!("purged expired rows: {purged:?}")
+                        }
+                        Ok(_) => log::debug!("purge: nothing expired"),
+                        Err(error) => log::warn!("purge failed, will retry: {error}"),
+                    }
                 }
-                Ok(Ok(_)) => log::debug!("purge: nothing expired"),
-                Ok(Err(error)) => log::warn!("purge failed, will retry: {error}"),
-                Err(error) => log::error!("purge task failed: {error}"),
+            },
+        );
+    }
+    if storage.store().backend() == Backend::Sqlite {
+        let storage = storage.clone();
+        background.every("wal-checkpoint", checkpoint::INTERVAL, move || {
+            let storage = storage.clone();
+            async move {
+                // A busy or unwritable database: the next tick (or the backstop) tries again.
+                if let Err(error) = storage.maintain(checkpoint::checkpoint).await {
+                    log::debug!("WAL checkpoint failed, will retry: {error}");
+                }
             }
-        }
-    });
+        });
+    }
 }

@@ -1,16 +1,22 @@
 //! OAuth 2.0 authorization server compatible with Spring Security OAuth2 2.x.
 //!
 //! `main.rs` only parses the command line; everything a test needs is reachable from here:
-//! [`startup::Application`] starts the real server on any port.
+//! [`startup::Application`] starts the real server on any port. `docs/architecture.md` follows a
+//! request through the layers.
 
+pub mod accounts;
+pub mod authorization_endpoint;
 pub mod cli;
 pub mod db;
 pub mod domain;
-pub mod grants;
 pub mod housekeeping;
 pub mod http;
 pub mod introspection;
+pub mod issuing;
 pub mod seed;
 pub mod settings;
 pub mod startup;
+pub mod stores;
 pub mod telemetry;
+pub mod token_endpoint;
+pub mod workers;

@@ -1,9 +1,9 @@
 //! The demo data of the documented walkthrough (DESIGN.md "Demo data"). Inserted only when asked
 //! (`demo.seed = true` or `auth-server seed-demo`), only where absent, never overwriting.
 
+use crate::accounts::Passwords;
 use crate::db::clients::{self, ClientRow};
 use crate::db::{users, Store, StoreError};
-use crate::domain::password::Passwords;
 
 pub const DEMO_CLIENT: &str = "dev";
 pub const DEMO_CLIENT_SECRET: &str = "11";

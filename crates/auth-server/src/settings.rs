@@ -4,10 +4,15 @@ use std::path::Path;
 
 use secrecy::SecretString;
 use serde::Deserialize;
-use shared::settings::{check, load, Layers};
+use shared::settings::{check, load, CommaList, Layers};
+use shared::Scope;
 
+use crate::accounts::passwords::CheckSettings;
 use crate::db::DatabaseUrl;
+use crate::domain::sign_in_throttle::SignInLimits;
 use crate::domain::token_value::TokenFormat;
+use crate::introspection::IntrospectionPolicy;
+use crate::workers::Priority;
 
 pub const DEFAULTS_TOML: &str = include_str!("../../../config/auth-server.toml");
 
@@ -39,8 +44,8 @@ pub struct BruteForceSettings {
 }
 
 impl BruteForceSettings {
-    pub fn limits(&self) -> crate::domain::sign_in_throttle::SignInLimits {
-        crate::domain::sign_in_throttle::SignInLimits {
+    pub fn limits(&self) -> SignInLimits {
+        SignInLimits {
             max_failures_per_user: self.max_failures_per_user,
             max_failures_per_address: self.max_failures_per_address,
             window: std::time::Duration::from_secs(self.window_seconds),
@@ -61,17 +66,26 @@ pub struct PurgeSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct IntrospectionSettings {
-    /// Comma list of authorities that let a client introspect.
-    pub authorities: String,
-    /// Comma list of client ids that may introspect.
-    pub clients: String,
+    /// Authorities that let a client introspect.
+    pub authorities: CommaList,
+    /// Client ids that may introspect.
+    pub clients: CommaList,
+}
+
+impl IntrospectionSettings {
+    pub fn policy(&self) -> IntrospectionPolicy {
+        IntrospectionPolicy {
+            authorities: self.authorities.0.clone(),
+            clients: self.clients.0.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ResourceSettings {
     pub id: String,
     /// A scope every request to /hi and /me must carry, as on the resource server (empty: none).
-    pub required_scope: String,
+    pub required_scope: Scope,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -141,15 +155,18 @@ pub struct SecuritySettings {
 }
 
 impl SecuritySettings {
-    pub fn check_settings(&self) -> crate::domain::password::CheckSettings {
+    pub fn check_settings(&self) -> CheckSettings {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        crate::domain::password::CheckSettings {
+        CheckSettings {
             cost: self.bcrypt_cost,
             threads: match self.bcrypt_threads {
                 0 => cores.saturating_sub(1).max(1),
                 n => n,
             },
-            nice: self.bcrypt_nice,
+            priority: match self.bcrypt_nice {
+                0 => Priority::Normal,
+                nice => Priority::Lowered(nice),
+            },
             queue: self.bcrypt_queue,
             secret_cache_seconds: self.secret_cache_seconds,
             secret_cache_capacity: self.secret_cache_capacity,
@@ -262,11 +279,6 @@ impl Settings {
             shared::Scope::parse(&self.resource.id).is_ok_and(|s| s.iter().count() == 1),
             "resource.id",
             "must be one word of printable ASCII without quotes",
-        )?;
-        check(
-            shared::Scope::parse(&self.resource.required_scope).is_ok(),
-            "resource.required_scope",
-            "must be space-separated scope names",
         )?;
         if let Some(key) = &self.session.key {
             use secrecy::ExposeSecret;

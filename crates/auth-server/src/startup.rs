@@ -1,42 +1,62 @@
-//! Building the server: storage, migrations, demo data, routes, listener.
+//! Building the server from its settings, and stopping it in order.
+//!
+//! Storage, then the services, then the HTTP server that routes to them; the background upkeep
+//! beside it. Stopping runs the other way: the HTTP server finishes the requests in flight, the
+//! background tasks end their round, and the worker pools finish what was queued (the batch writer
+//! commits every token it was handed) before the process exits.
 
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::cookie::Key;
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpServer};
 use secrecy::ExposeSecret;
-
-use crate::db::{AccessTokenLookups, Backend, BatchWriter, Opening, Readers, Store};
-use crate::domain::password::Passwords;
-use crate::domain::sign_in_throttle::SignInThrottle;
-use crate::grants::client_directory::ClientDirectory;
-use crate::grants::TokenService;
-use crate::http::{self, AppState};
-use crate::introspection::{IntrospectionPolicy, LocalValidator};
-use crate::settings::Settings;
-use crate::{seed, telemetry};
+use shared::background::Background;
 use shared::guard::Guard;
 
-/// A server bound to its port, not yet running.
-pub struct Application {
-    port: u16,
-    server: Server,
-    store: Store,
-    passwords: Arc<Passwords>,
+use crate::accounts::{ClientAuthenticator, ClientDirectory, Passwords, UserAuthenticator};
+use crate::authorization_endpoint::AuthorizationEndpoint;
+use crate::db::{Opening, Storage, StorageThreads, Store, StoreError};
+use crate::domain::sign_in_throttle::SignInThrottle;
+use crate::http::{self, RequestSettings};
+use crate::introspection::{Introspection, LocalValidator};
+use crate::issuing::Issuer;
+use crate::settings::Settings;
+use crate::token_endpoint::TokenEndpoint;
+use crate::{housekeeping, seed, telemetry};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the database {url}: {cause}")]
+    Database { url: String, cause: StoreError },
+    #[error("security.bcrypt_cost: {0}")]
+    Bcrypt(#[from] bcrypt::BcryptError),
+    #[error("demo data: {0}")]
+    DemoData(StoreError),
+    #[error("cannot listen on {address}: {cause}")]
+    Listen {
+        address: String,
+        cause: std::io::Error,
+    },
+    #[error(transparent)]
+    Tls(#[from] shared::tls::TlsError),
 }
 
 /// Opens the database of the settings and brings its schema up to date.
-pub fn open_store(settings: &Settings, opening: Opening) -> Result<Store, String> {
+pub fn open_store(settings: &Settings, opening: Opening) -> Result<Store, StartupError> {
     crate::db::open(
         &settings.database.url,
         settings.database.pool_size,
         Duration::from_millis(settings.database.connect_timeout_ms),
         opening,
     )
-    .map_err(|e| format!("cannot open the database {}: {e}", settings.database.url))
+    .map_err(|cause| StartupError::Database {
+        url: settings.database.url.to_string(),
+        cause,
+    })
 }
 
 /// How `serve` and `migrate` open their database.
@@ -44,13 +64,6 @@ pub fn serving(settings: &Settings) -> Opening {
     Opening::CreateAndWait {
         wait: Duration::from_secs(settings.database.startup_wait_seconds),
     }
-}
-
-/// Most keys read in one query by the batched token lookups.
-const LOOKUP_BATCH_MAX: usize = 128;
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// The key of browser sessions: `session.key`, or a random one for this process only.
@@ -67,91 +80,106 @@ fn session_key(settings: &Settings) -> Key {
     }
 }
 
+/// The services behind the HTTP layer, on one storage and one password checker.
+struct Services {
+    tokens: web::Data<TokenEndpoint>,
+    authorization: web::Data<AuthorizationEndpoint>,
+    introspection: web::Data<Introspection>,
+}
+
+impl Services {
+    fn new(settings: &Settings, storage: &Storage, passwords: &Arc<Passwords>) -> Self {
+        let clients = Arc::new(ClientAuthenticator::new(
+            ClientDirectory::new(
+                storage.clone(),
+                settings.security.client_cache_seconds,
+                settings.security.secret_cache_capacity,
+            ),
+            passwords.clone(),
+        ));
+        let users = Arc::new(UserAuthenticator::new(
+            storage.clone(),
+            passwords.clone(),
+            SignInThrottle::new(&settings.brute_force.limits()),
+        ));
+        let issuer = Issuer::new(settings.tokens.clone());
+        Self {
+            tokens: web::Data::new(TokenEndpoint::new(
+                storage.clone(),
+                clients.clone(),
+                users.clone(),
+                issuer.clone(),
+            )),
+            authorization: web::Data::new(AuthorizationEndpoint::new(
+                storage.clone(),
+                clients.clone(),
+                users,
+                issuer,
+            )),
+            introspection: web::Data::new(Introspection::new(
+                storage.clone(),
+                clients,
+                settings.introspection.policy(),
+            )),
+        }
+    }
+}
+
+/// A server bound to its port, not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+    storage: Storage,
+    passwords: Arc<Passwords>,
+    background: Background,
+}
+
 impl Application {
     /// Binds `server.host:server.port` (port 0 picks a free one), migrates, seeds if asked.
-    pub async fn build(settings: Settings) -> Result<Self, String> {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let store = open_store(&settings, serving(&settings))?;
-        let passwords = Arc::new(
-            Passwords::new(&settings.security.check_settings())
-                .map_err(|e| format!("security.bcrypt_cost: {e}"))?,
-        );
+        let passwords = Arc::new(Passwords::new(&settings.security.check_settings())?);
         if settings.demo.seed {
-            for inserted in seed::demo(&store, &passwords).map_err(|e| format!("demo data: {e}"))? {
+            for inserted in seed::demo(&store, &passwords).map_err(StartupError::DemoData)? {
                 log::info!("demo data: inserted {inserted}");
             }
         }
-        // Two per core measured best on SQLite (31k introspections/s against 24k with one per core),
-        // and PostgreSQL reads, waiting on the network, overlap at least as well.
-        let reader_threads = match settings.database.readers {
-            0 => cores() * 2,
-            n => n,
-        };
-        let readers = Arc::new(Readers::new(reader_threads));
-        // On PostgreSQL one thread, so that a batch gathers every lookup that arrives during the
-        // previous one's round trip: 23k introspections/s of 5,000 distinct tokens against 15k with
-        // two threads and 14k with four (the database shares the machine's cores).
-        let lookups = Arc::new(AccessTokenLookups::new(
-            store.clone(),
-            match store.backend() {
-                Backend::Sqlite => reader_threads,
-                Backend::Postgres => 1,
-            },
-            LOOKUP_BATCH_MAX,
+        let threads = StorageThreads::resolve(
+            store.backend(),
+            settings.database.readers,
+            settings.database.writers,
+            settings.database.write_batch_max,
+        );
+        let storage = Storage::new(store, threads);
+        let services = Services::new(&settings, &storage, &passwords);
+        let background = Background::new();
+        housekeeping::schedule(&background, &storage, &settings.purge);
+
+        // The auth server guards its own /hi and /me with tokens from its own store.
+        let guard = web::Data::new(Guard::new(
+            LocalValidator::new(storage.clone()),
+            &settings.resource.id,
+            settings.resource.required_scope.clone(),
         ));
-        let state = web::Data::new(AppState {
-            store: store.clone(),
-            readers,
-            lookups: lookups.clone(),
-            passwords: passwords.clone(),
-            tokens: Arc::new(TokenService::new(
-                store.clone(),
-                ClientDirectory::new(
-                    store.clone(),
-                    settings.security.client_cache_seconds,
-                    settings.security.secret_cache_capacity,
-                ),
-                Arc::new(BatchWriter::new(
-                    store.clone(),
-                    match (settings.database.writers, store.backend()) {
-                        (0, Backend::Sqlite) => 1,
-                        (0, Backend::Postgres) => 2,
-                        (n, _) => n,
-                    },
-                    settings.database.write_batch_max,
-                )),
-                passwords.clone(),
-                SignInThrottle::new(&settings.brute_force.limits()),
-                settings.tokens.clone(),
-            )),
-            introspection: IntrospectionPolicy::new(
-                &settings.introspection.authorities,
-                &settings.introspection.clients,
-            ),
+        let requests = web::Data::new(RequestSettings {
             max_body_bytes: settings.security.max_body_bytes,
             trust_forwarded_for: settings.brute_force.trust_forwarded_for,
             session_max_age: settings.session.max_age_seconds,
         });
-        crate::housekeeping::spawn(store.clone(), &settings.purge);
-        crate::db::checkpoint::spawn(store.clone());
+        let health = web::Data::new(storage.clone());
         let session_key = session_key(&settings);
         let tls = settings.server.tls.is_some();
         let secure_cookies = settings.session.secure_cookie.unwrap_or(tls);
-        // The auth server guards its own /hi and /me with tokens from its own store.
-        let required_scope = shared::Scope::parse(&settings.resource.required_scope)
-            .map_err(|_| "resource.required_scope is malformed".to_owned())?;
-        let guard = web::Data::new(Guard::new(
-            LocalValidator::new(lookups),
-            &settings.resource.id,
-            Some(required_scope),
-        ));
-        let address = (settings.server.host.as_str(), settings.server.port);
-        let listener = TcpListener::bind(address).map_err(|e| {
-            format!(
-                "cannot listen on {}:{}: {e}",
-                settings.server.host, settings.server.port
-            )
-        })?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .map_err(|cause| StartupError::Listen {
+                address: address.clone(),
+                cause,
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|cause| StartupError::Listen { address, cause })?
+            .port();
         let server = HttpServer::new(move || {
             App::new()
                 // The last wrapped runs first: oversized requests are refused, and logged.
@@ -159,18 +187,27 @@ impl Application {
                     shared::request_limits::enforce,
                 ))
                 .wrap(actix_web::middleware::from_fn(telemetry::log_request))
-                .app_data(state.clone())
+                .app_data(services.tokens.clone())
+                .app_data(services.authorization.clone())
+                .app_data(services.introspection.clone())
+                .app_data(requests.clone())
+                .app_data(health.clone())
                 .app_data(guard.clone())
                 .configure(http::routes)
                 .configure(|cfg| http::pages(cfg, &session_key, secure_cookies))
                 .default_service(web::to(http::not_found))
-        });
+        })
+        // Signals are the binary's to handle (see `shared::shutdown`): a graceful stop on SIGTERM
+        // and Ctrl-C alike, which actix's own handling does not give Ctrl-C.
+        .disable_signals();
         let mut server = match &settings.server.tls {
-            Some(files) => server
-                .listen_rustls_0_23(listener, shared::tls::server_config(files)?)
-                .map_err(|e| e.to_string())?,
-            None => server.listen(listener).map_err(|e| e.to_string())?,
-        };
+            Some(files) => server.listen_rustls_0_23(listener, shared::tls::server_config(files)?),
+            None => server.listen(listener),
+        }
+        .map_err(|cause| StartupError::Listen {
+            address: format!("{}:{port}", settings.server.host),
+            cause,
+        })?;
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
@@ -178,13 +215,14 @@ impl Application {
             "auth-server listening on {}://{}:{port}, database {}",
             if tls { "https" } else { "http" },
             settings.server.host,
-            store.url()
+            storage.store().url()
         );
         Ok(Self {
             port,
             server: server.run(),
-            store,
+            storage,
             passwords,
+            background,
         })
     }
 
@@ -193,7 +231,7 @@ impl Application {
     }
 
     pub fn store(&self) -> &Store {
-        &self.store
+        self.storage.store()
     }
 
     /// The password and secret checker, whose bcrypt work tests can count.
@@ -202,11 +240,24 @@ impl Application {
     }
 
     /// A handle to stop the server from elsewhere (tests, signal handlers).
-    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+    pub fn handle(&self) -> ServerHandle {
         self.server.handle()
     }
 
+    /// Serves until stopped, then stops everything behind the HTTP server in order.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.background.stop().await;
+        let (storage, passwords) = (self.storage, self.passwords);
+        let stopped = tokio::task::spawn_blocking(move || {
+            storage.shutdown();
+            passwords.shutdown();
+        })
+        .await;
+        if let Err(error) = stopped {
+            log::error!("stopping the worker threads failed: {error}");
+        }
+        log::info!("auth-server stopped");
+        served
     }
 }

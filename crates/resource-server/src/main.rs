@@ -25,11 +25,11 @@ fn main() -> ExitCode {
         }
     };
     let served = actix_web::rt::System::new().block_on(async move {
-        Application::build(settings)
-            .await?
-            .run_until_stopped()
+        let app = Application::build(settings)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        shared::shutdown::stop_on_signals(app.handle(), "resource-server");
+        app.run_until_stopped().await.map_err(|e| e.to_string())
     });
     shared::telemetry::flush();
     match served {

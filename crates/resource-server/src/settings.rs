@@ -51,7 +51,8 @@ pub struct IntrospectionSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ResourceSettings {
     pub id: String,
-    pub required_scope: String,
+    /// A scope every request must carry (empty: any valid token will do).
+    pub required_scope: shared::Scope,
 }
 
 impl Settings {
@@ -99,11 +100,6 @@ impl Settings {
             shared::Scope::parse(&self.resource.id).is_ok_and(|s| s.iter().count() == 1),
             "resource.id",
             "must be one word of printable ASCII without quotes",
-        )?;
-        check(
-            shared::Scope::parse(&self.resource.required_scope).is_ok(),
-            "resource.required_scope",
-            "must be space-separated scope names",
         )?;
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! Building the server: the introspection client and cache, the guard, routes and listener.
+//! Building the server: the introspection client and cache, the guard, routes and listener; and
+//! stopping it in order (requests in flight first, then the cache's background task).
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -6,15 +7,31 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 use serde_json::json;
+use shared::background::Background;
 use shared::guard::Guard;
-use shared::{ApiError, ErrorCode, Scope};
+use shared::{ApiError, ErrorCode};
 
-use crate::introspection::{CachingValidator, IntrospectionClient};
+use crate::introspection::{CachingValidator, ClientSetupError, IntrospectionClient};
 use crate::settings::Settings;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Introspection(#[from] ClientSetupError),
+    #[error("cannot listen on {address}: {cause}")]
+    Listen {
+        address: String,
+        cause: std::io::Error,
+    },
+    #[error(transparent)]
+    Tls(#[from] shared::tls::TlsError),
+}
 
 pub struct Application {
     port: u16,
     server: Server,
+    background: Background,
 }
 
 /// Up as long as the process is; the introspection counters tell how much the cache saves.
@@ -31,26 +48,30 @@ async fn not_found() -> HttpResponse {
 }
 
 impl Application {
-    pub async fn build(settings: Settings) -> Result<Self, String> {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let client = Arc::new(IntrospectionClient::new(&settings.introspection)?);
         let validator = Arc::new(CachingValidator::new(client, &settings.introspection));
-        validator.maintain_in_background();
-        let required_scope = Scope::parse(&settings.resource.required_scope)
-            .map_err(|_| "resource.required_scope is malformed".to_owned())?;
+        let background = Background::new();
+        validator.maintain_on(&background);
         let guard = web::Data::new(Guard::new(
             validator.clone(),
             &settings.resource.id,
-            Some(required_scope),
+            settings.resource.required_scope.clone(),
         ));
         let validator_data = web::Data::from(validator.clone());
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
-            .map_err(|e| {
-                format!(
-                    "cannot listen on {}:{}: {e}",
-                    settings.server.host, settings.server.port
-                )
+            .map_err(|cause| StartupError::Listen {
+                address: address.clone(),
+                cause,
             })?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let port = listener
+            .local_addr()
+            .map_err(|cause| StartupError::Listen {
+                address: address.clone(),
+                cause,
+            })?
+            .port();
         let server = HttpServer::new(move || {
             App::new()
                 // The last wrapped runs first: oversized requests are refused, and logged.
@@ -65,13 +86,14 @@ impl Application {
                 .configure(shared::protected::routes)
                 .route("/health", web::get().to(health))
                 .default_service(web::to(not_found))
-        });
+        })
+        // Signals are the binary's to handle (see `shared::shutdown`).
+        .disable_signals();
         let mut server = match &settings.server.tls {
-            Some(files) => server
-                .listen_rustls_0_23(listener, shared::tls::server_config(files)?)
-                .map_err(|e| e.to_string())?,
-            None => server.listen(listener).map_err(|e| e.to_string())?,
-        };
+            Some(files) => server.listen_rustls_0_23(listener, shared::tls::server_config(files)?),
+            None => server.listen(listener),
+        }
+        .map_err(|cause| StartupError::Listen { address, cause })?;
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
@@ -86,6 +108,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            background,
         })
     }
 
@@ -97,7 +120,11 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until stopped, then ends the background tasks.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.background.stop().await;
+        log::info!("resource-server stopped");
+        served
     }
 }

@@ -1,5 +1,6 @@
 //! The one error type handlers return, and the one place it becomes an HTTP response.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -15,7 +16,7 @@ use crate::wire::ErrorBody;
 #[derive(Debug)]
 pub struct ApiError {
     code: ErrorCode,
-    arg: Option<&'static str>,
+    arg: Option<Cow<'static, str>>,
     cause: Option<String>,
     retry_after: Option<u64>,
 }
@@ -40,9 +41,10 @@ impl ApiError {
         self.retry_after
     }
 
-    /// Fills the `{}` of the entry's description, e.g. the name of a missing parameter.
-    pub fn with_arg(mut self, arg: &'static str) -> Self {
-        self.arg = Some(arg);
+    /// Fills the `{}` of the entry's description, e.g. the name of a missing parameter. Never
+    /// request input: a name the code chooses, or configuration.
+    pub fn with_arg(mut self, arg: impl Into<Cow<'static, str>>) -> Self {
+        self.arg = Some(arg.into());
         self
     }
 
@@ -66,7 +68,7 @@ impl ApiError {
 
     pub fn description(&self) -> String {
         let message = self.code.info().message;
-        match self.arg {
+        match &self.arg {
             Some(arg) => message.replacen("{}", arg, 1),
             None => message.replacen("{}", "", 1),
         }

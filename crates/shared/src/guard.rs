@@ -53,8 +53,9 @@ pub trait TokenValidator: Send + Sync {
 /// The guard of one server: its validator, its resource id, and the scope every request needs.
 pub struct Guard {
     validator: Arc<dyn TokenValidator>,
-    resource_id: &'static str,
-    required_scope: Option<Scope>,
+    resource_id: String,
+    /// Empty: any valid token will do.
+    required_scope: Scope,
 }
 
 fn now() -> i64 {
@@ -76,21 +77,20 @@ fn is_b64token(token: &str) -> bool {
 }
 
 impl Guard {
-    /// `resource_id` lives as long as the process: it is configuration, read once.
     pub fn new(
         validator: Arc<dyn TokenValidator>,
         resource_id: &str,
-        required_scope: Option<Scope>,
+        required_scope: Scope,
     ) -> Self {
         Self {
             validator,
-            resource_id: Box::leak(resource_id.to_owned().into_boxed_str()),
-            required_scope: required_scope.filter(|s| !s.is_empty()),
+            resource_id: resource_id.to_owned(),
+            required_scope,
         }
     }
 
     pub fn resource_id(&self) -> &str {
-        self.resource_id
+        &self.resource_id
     }
 
     /// Whether `token` may access this resource, and as whom.
@@ -107,13 +107,11 @@ impl Guard {
         if claims.expires_at.is_some_and(|exp| exp <= now()) {
             return Err(ApiError::new(ErrorCode::ExpiredAccessToken));
         }
-        if !claims.audience.is_empty() && !claims.audience.iter().any(|a| a == self.resource_id) {
-            return Err(ApiError::new(ErrorCode::WrongAudience).with_arg(self.resource_id));
+        if !claims.audience.is_empty() && !claims.audience.contains(&self.resource_id) {
+            return Err(ApiError::new(ErrorCode::WrongAudience).with_arg(self.resource_id.clone()));
         }
-        if let Some(required) = &self.required_scope {
-            if !required.is_subset_of(&claims.scope) {
-                return Err(ApiError::new(ErrorCode::InsufficientScope));
-            }
+        if !self.required_scope.is_subset_of(&claims.scope) {
+            return Err(ApiError::new(ErrorCode::InsufficientScope));
         }
         Ok(claims)
     }
@@ -196,7 +194,7 @@ mod tests {
         Guard::new(
             Arc::new(Fixed(verdict)),
             "hi",
-            required.map(|s| Scope::parse(s).unwrap()),
+            Scope::parse(required.unwrap_or_default()).unwrap(),
         )
     }
 

@@ -4,6 +4,7 @@
 //! implementation turns every failure into the same response on both servers.
 
 pub mod api_error;
+pub mod background;
 pub mod catalogue;
 pub mod guard;
 pub mod params;
@@ -11,6 +12,7 @@ pub mod protected;
 pub mod request_limits;
 pub mod scope;
 pub mod settings;
+pub mod shutdown;
 pub mod telemetry;
 pub mod tls;
 pub mod wire;

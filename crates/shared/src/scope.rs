@@ -4,8 +4,18 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 /// A set of scope tokens. Sorted, so the space-joined form is stable (Spring used a `TreeSet` too).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+/// In configuration it is written as the `scope` parameter is, space-separated.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct Scope(BTreeSet<String>);
+
+impl TryFrom<String> for Scope {
+    type Error = ScopeError;
+
+    fn try_from(value: String) -> Result<Self, ScopeError> {
+        Self::parse(&value)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScopeError {

@@ -69,3 +69,21 @@ pub fn check(ok: bool, key: &str, expectation: &str) -> Result<(), String> {
         Err(format!("configuration: {key} {expectation}"))
     }
 }
+
+/// A comma list in configuration (`"ROLE_A, ROLE_B"`), split once: blank entries are dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(from = "String")]
+pub struct CommaList(pub Vec<String>);
+
+impl From<String> for CommaList {
+    fn from(value: String) -> Self {
+        Self(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )
+    }
+}

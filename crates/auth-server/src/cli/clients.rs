@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand};
 use shared::Scope;
 
-use super::{passwords, secret_from};
+use super::{passwords, secret_from, CliError};
 use crate::db::clients::{self, ClientRow};
 use crate::db::Opening;
 use crate::db::StoreError;
@@ -70,7 +70,7 @@ pub struct AddClient {
     additional_information: Option<String>,
 }
 
-pub fn run(command: ClientCommand, settings: &Settings) -> Result<(), String> {
+pub fn run(command: ClientCommand, settings: &Settings) -> Result<(), CliError> {
     let store = open_store(settings, Opening::Existing)?;
     let mut conn = store.conn().map_err(|e| e.to_string())?;
     match command {
@@ -90,9 +90,9 @@ pub fn run(command: ClientCommand, settings: &Settings) -> Result<(), String> {
                     Ok(())
                 }
                 Err(StoreError::Conflict(_)) => {
-                    Err(format!("client {:?} already exists", row.client_id))
+                    Err(format!("client {:?} already exists", row.client_id).into())
                 }
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(e.into()),
             }
         }
         ClientCommand::List => {
@@ -120,14 +120,14 @@ pub fn run(command: ClientCommand, settings: &Settings) -> Result<(), String> {
                 println!("client {client_id} removed");
                 Ok(())
             } else {
-                Err(format!("no client {client_id:?}"))
+                Err(format!("no client {client_id:?}").into())
             }
         }
     }
 }
 
 fn print_row(row: &ClientRow) {
-    let secret = crate::domain::password::StoredSecret::parse(row.client_secret.as_deref());
+    let secret = crate::domain::secret::StoredSecret::parse(row.client_secret.as_deref());
     let show = |v: &Option<String>| v.clone().unwrap_or_default();
     let validity = |v: Option<i32>| v.map(|s| s.to_string()).unwrap_or("default".into());
     println!("client_id:               {}", row.client_id);
@@ -167,7 +167,7 @@ fn print_row(row: &ClientRow) {
 
 impl AddClient {
     /// The row to insert, without the secret; every flag checked so nothing unusable is stored.
-    fn validate(&self) -> Result<ClientRow, String> {
+    fn validate(&self) -> Result<ClientRow, CliError> {
         let id = self.client_id.as_str();
         if id.is_empty() || id.len() > 256 {
             return Err("--client-id must have 1 to 256 characters".into());
@@ -198,9 +198,9 @@ impl AddClient {
                 .iter()
                 .find(|g| matches!(g, GrantType::ClientCredentials | GrantType::Password))
             {
-                return Err(format!(
-                    "--grant-types: a public client (no --secret) cannot use {g}"
-                ));
+                return Err(
+                    format!("--grant-types: a public client (no --secret) cannot use {g}").into(),
+                );
             }
         }
         if let Some(scope) = &self.scope {

@@ -8,9 +8,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::db::Opening;
+use crate::accounts::passwords::CheckSettings;
+use crate::accounts::Passwords;
+use crate::db::{Opening, StoreError};
 use crate::settings::Settings;
-use crate::startup::{open_store, serving, Application};
+use crate::startup::{open_store, serving, Application, StartupError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,8 +48,36 @@ pub enum Command {
     User(users::UserCommand),
 }
 
-/// Runs one command to completion. `Err` is the message to print.
-pub fn run(command: Command, settings: Settings) -> Result<(), String> {
+/// Why a command failed; printed as it is.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot hash: {0}")]
+    Bcrypt(#[from] bcrypt::BcryptError),
+    #[error("{0}")]
+    Serving(#[from] std::io::Error),
+    /// What the user asked for cannot be done: a flag that does not parse, a duplicate id.
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl From<String> for CliError {
+    fn from(message: String) -> Self {
+        CliError::Refused(message)
+    }
+}
+
+impl From<&str> for CliError {
+    fn from(message: &str) -> Self {
+        CliError::Refused(message.to_owned())
+    }
+}
+
+/// Runs one command to completion.
+pub fn run(command: Command, settings: Settings) -> Result<(), CliError> {
     match command {
         Command::Serve => serve(settings),
         Command::Migrate => {
@@ -58,7 +88,7 @@ pub fn run(command: Command, settings: Settings) -> Result<(), String> {
         Command::SeedDemo => {
             let store = open_store(&settings, Opening::Existing)?;
             let passwords = passwords(&settings)?;
-            let inserted = crate::seed::demo(&store, &passwords).map_err(|e| e.to_string())?;
+            let inserted = crate::seed::demo(&store, &passwords)?;
             if inserted.is_empty() {
                 println!("demo data already present");
             }
@@ -69,8 +99,7 @@ pub fn run(command: Command, settings: Settings) -> Result<(), String> {
         }
         Command::Purge => {
             let store = open_store(&settings, Opening::Existing)?;
-            let purged = crate::housekeeping::purge_once(&store, settings.purge.batch_size)
-                .map_err(|e| format!("purge: {e}"))?;
+            let purged = crate::housekeeping::purge_once(&store, settings.purge.batch_size)?;
             println!(
                 "deleted {} codes, {} access tokens, {} refresh tokens, {} approvals, {} token \
                  families",
@@ -87,23 +116,23 @@ pub fn run(command: Command, settings: Settings) -> Result<(), String> {
     }
 }
 
-fn serve(settings: Settings) -> Result<(), String> {
+fn serve(settings: Settings) -> Result<(), CliError> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).await?;
-        app.run_until_stopped().await.map_err(|e| e.to_string())
+        shared::shutdown::stop_on_signals(app.handle(), "auth-server");
+        Ok(app.run_until_stopped().await?)
     })
 }
 
-fn passwords(settings: &Settings) -> Result<crate::domain::password::Passwords, String> {
-    crate::domain::password::Passwords::new(&crate::domain::password::CheckSettings::for_tools(
+fn passwords(settings: &Settings) -> Result<Passwords, CliError> {
+    Ok(Passwords::new(&CheckSettings::for_tools(
         settings.security.bcrypt_cost,
-    ))
-    .map_err(|e| e.to_string())
+    ))?)
 }
 
 /// A secret from its flag, or else one line of standard input (so it stays out of `ps` and shell
 /// history: `auth-server user passwd --username bob < file`).
-fn secret_from(flag: Option<String>, prompt: &str) -> Result<String, String> {
+fn secret_from(flag: Option<String>, prompt: &str) -> Result<String, CliError> {
     if let Some(value) = flag {
         return Ok(value);
     }
@@ -119,7 +148,7 @@ fn secret_from(flag: Option<String>, prompt: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot read {prompt}: {e}"))?;
     let value = line.trim_end_matches(['\r', '\n']).to_owned();
     if value.is_empty() {
-        return Err(format!("{prompt} must not be empty"));
+        return Err(format!("{prompt} must not be empty").into());
     }
     Ok(value)
 }

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use super::{passwords, secret_from};
+use super::{passwords, secret_from, CliError};
 use crate::db::Opening;
 use crate::db::{users, StoreError};
 use crate::domain::client::comma_list;
@@ -39,7 +39,7 @@ pub enum UserCommand {
     },
 }
 
-pub fn run(command: UserCommand, settings: &Settings) -> Result<(), String> {
+pub fn run(command: UserCommand, settings: &Settings) -> Result<(), CliError> {
     let store = open_store(settings, Opening::Existing)?;
     let mut conn = store.conn().map_err(|e| e.to_string())?;
     match command {
@@ -58,9 +58,7 @@ pub fn run(command: UserCommand, settings: &Settings) -> Result<(), String> {
                 );
             }
             if let Some(long) = granted.iter().find(|a| a.len() > 50) {
-                return Err(format!(
-                    "--authorities: {long:?} is longer than 50 characters"
-                ));
+                return Err(format!("--authorities: {long:?} is longer than 50 characters").into());
             }
             let plain = secret_from(password, "password")?;
             let encoded = passwords(settings)?
@@ -71,8 +69,10 @@ pub fn run(command: UserCommand, settings: &Settings) -> Result<(), String> {
                     println!("user {username} added");
                     Ok(())
                 }
-                Err(StoreError::Conflict(_)) => Err(format!("user {username:?} already exists")),
-                Err(e) => Err(e.to_string()),
+                Err(StoreError::Conflict(_)) => {
+                    Err(format!("user {username:?} already exists").into())
+                }
+                Err(e) => Err(e.into()),
             }
         }
         UserCommand::List => {
@@ -92,7 +92,7 @@ pub fn run(command: UserCommand, settings: &Settings) -> Result<(), String> {
                 println!("user {username} removed");
                 Ok(())
             } else {
-                Err(format!("no user {username:?}"))
+                Err(format!("no user {username:?}").into())
             }
         }
         UserCommand::Passwd { username, password } => {
@@ -104,7 +104,7 @@ pub fn run(command: UserCommand, settings: &Settings) -> Result<(), String> {
                 println!("password of {username} changed");
                 Ok(())
             } else {
-                Err(format!("no user {username:?}"))
+                Err(format!("no user {username:?}").into())
             }
         }
     }

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::oauth_approvals as approvals;
-use super::{write_transaction, DbConnection, StoreError};
+use super::{DbConnection, StoreError};
 
 pub const APPROVED: &str = "APPROVED";
 pub const DENIED: &str = "DENIED";
@@ -32,14 +32,14 @@ pub fn approved_scopes(
         .load(conn)?)
 }
 
-/// Records a decision per scope, replacing an earlier one. An upsert on the unique key our
-/// migration added, so two approvals submitted at once cannot collide (Spring's update-then-insert
-/// could).
+/// Records a decision per scope (`true`: approved), replacing an earlier one, inside the caller's
+/// transaction. An upsert on the unique key our migration added, so two approvals submitted at once
+/// cannot collide (Spring's update-then-insert could).
 pub fn save(
     conn: &mut DbConnection,
     user: &str,
     client: &str,
-    decisions: &[(String, &'static str)],
+    decisions: &[(String, bool)],
     expires_at: i64,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -67,13 +67,12 @@ pub fn save(
                 .execute($conn)
         };
     }
-    write_transaction(conn, |conn| {
-        for (scope, status) in decisions {
-            match conn {
-                DbConnection::Sqlite(c) => upsert!(c, scope, *status)?,
-                DbConnection::Pg(c) => upsert!(c, scope, *status)?,
-            };
-        }
-        Ok(())
-    })
+    for (scope, approved) in decisions {
+        let status = if *approved { APPROVED } else { DENIED };
+        match conn {
+            DbConnection::Sqlite(c) => upsert!(c, scope, status)?,
+            DbConnection::Pg(c) => upsert!(c, scope, status)?,
+        };
+    }
+    Ok(())
 }

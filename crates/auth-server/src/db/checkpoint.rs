@@ -3,15 +3,16 @@
 //! By default the connection that commits past 1,000 WAL pages copies them into the database file
 //! and waits for its fsync, inside the commit. Here that connection is the one batch writer, so
 //! every request waiting on a batch waited for the disk: 14% of its time, and the rest of the time
-//! idle. A background task checkpoints instead, every [`INTERVAL`], without blocking writers or
-//! readers (PASSIVE); `wal_autocheckpoint` stays set far higher as a backstop should it fall behind.
+//! idle. A background task (`housekeeping.rs`) checkpoints instead, every [`INTERVAL`], without
+//! blocking writers or readers (PASSIVE); `wal_autocheckpoint` stays set far higher as a backstop
+//! should it fall behind.
 //! Durability is unchanged: a commit is in the WAL either way.
 
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 
-use super::{Backend, Store, StoreError};
+use super::{Store, StoreError};
 
 /// How often the WAL is copied back. At 30,000 tokens a second it holds about 12 MB between two.
 pub const INTERVAL: Duration = Duration::from_millis(100);
@@ -22,29 +23,8 @@ pub const BACKSTOP_PAGES: u32 = 10_000;
 
 /// Checkpoints now. Blocks.
 pub fn checkpoint(store: &Store) -> Result<(), StoreError> {
-    store
-        .conn()?
-        .batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
-        .map_err(StoreError::from)
-}
-
-/// Checkpoints a SQLite store every [`INTERVAL`] until the runtime stops; nothing on PostgreSQL.
-pub fn spawn(store: Store) {
-    if store.backend() != Backend::Sqlite {
-        return;
-    }
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(INTERVAL);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let store = store.clone();
-            match tokio::task::spawn_blocking(move || checkpoint(&store)).await {
-                Ok(Ok(())) => {}
-                // A busy or unwritable database: the next tick (or the backstop) tries again.
-                Ok(Err(error)) => log::debug!("WAL checkpoint failed, will retry: {error}"),
-                Err(error) => log::error!("WAL checkpoint task failed: {error}"),
-            }
-        }
-    });
+    store.with_conn(|conn| {
+        conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
+            .map_err(StoreError::from)
+    })
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::schema::oauth_client_details as table;
 use super::{DbConnection, StoreError};
 use crate::domain::client::{self, Client};
-use crate::domain::password::StoredSecret;
+use crate::domain::secret::StoredSecret;
 
 /// A row as stored. Also what the CLI writes.
 #[derive(Debug, Clone, Default, Queryable, Selectable, Insertable)]

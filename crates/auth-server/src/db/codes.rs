@@ -3,7 +3,9 @@
 use diesel::prelude::*;
 
 use super::schema::oauth_code as code;
-use super::{DbConnection, StoreError};
+use super::tokens::{self, NewTokens, Stored};
+use super::{users, DbConnection, StoreError};
+use crate::domain::user::User;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = code)]
@@ -45,4 +47,55 @@ pub fn claim(conn: &mut DbConnection, code_id: &str, now: i64) -> Result<bool, S
         .set(code::used_at.eq(now))
         .execute(conn)?;
     Ok(claimed == 1)
+}
+
+/// Stores a new code with the grant family its tokens will join, inside the caller's transaction.
+pub fn store_new(conn: &mut DbConnection, record: &CodeRecord) -> Result<(), StoreError> {
+    tokens::create_family(
+        conn,
+        &record.family_id,
+        &record.client_id,
+        Some(&record.user_name),
+        record.issued_at,
+    )?;
+    insert(conn, record)
+}
+
+/// How a code exchange ended, as its one transaction commits.
+#[derive(Debug)]
+pub enum Exchange<T, E> {
+    Unknown,
+    /// Consumed before: what the first exchange issued must be revoked.
+    Replayed(Box<CodeRecord>),
+    /// Consumed now, but refused by the caller's checks; the code stays burnt.
+    Refused(E),
+    /// Consumed now, but its grant was revoked while the code waited.
+    GrantRevoked,
+    Issued(T),
+}
+
+/// Consumes the code, lets `decide` check the request against it and mint tokens, and stores
+/// them, in the caller's transaction: concurrent exchanges of one code wait for it, then find the
+/// code used, so exactly one of them is issued tokens.
+pub fn exchange<T: AsRef<NewTokens>, E>(
+    conn: &mut DbConnection,
+    code_id: &str,
+    now: i64,
+    decide: &mut impl FnMut(&CodeRecord, Option<User>) -> Result<T, E>,
+) -> Result<Exchange<T, E>, StoreError> {
+    let claimed = claim(conn, code_id, now)?;
+    let record = match (find(conn, code_id)?, claimed) {
+        (None, _) => return Ok(Exchange::Unknown),
+        (Some(record), false) => return Ok(Exchange::Replayed(Box::new(record))),
+        (Some(record), true) => record,
+    };
+    let user = users::find(conn, &record.user_name)?;
+    let issued = match decide(&record, user) {
+        Ok(issued) => issued,
+        Err(refused) => return Ok(Exchange::Refused(refused)),
+    };
+    Ok(match tokens::store(conn, issued.as_ref())? {
+        Stored::Stored => Exchange::Issued(issued),
+        _ => Exchange::GrantRevoked,
+    })
 }

@@ -2,7 +2,9 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -109,8 +111,42 @@ PRAGMA journal_size_limit = 67108864;",
     )
 }
 
+/// When the database last failed in a way that can leave dead connections in the pool.
+///
+/// A PostgreSQL connection killed by a server restart looks healthy until used, and diesel cannot
+/// tell the pool it died. Checking every connection at every check-out would cost a round trip per
+/// query, forever, for a failure that happens once in a while; so connections are checked only for
+/// a while after the database failed.
+#[derive(Debug, Default)]
+struct Trouble {
+    /// Unix milliseconds of the last failure; 0 for none.
+    last: AtomicI64,
+}
+
+/// How long after a failure every connection is checked before use.
+const CHECK_AFTER_TROUBLE_MS: i64 = 60_000;
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Trouble {
+    fn note(&self) {
+        self.last.store(now_ms(), Ordering::Relaxed);
+    }
+
+    fn is_recent(&self) -> bool {
+        let last = self.last.load(Ordering::Relaxed);
+        last != 0 && now_ms() - last < CHECK_AFTER_TROUBLE_MS
+    }
+}
+
 pub struct Manager {
     url: DatabaseUrl,
+    trouble: Arc<Trouble>,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -135,9 +171,9 @@ impl r2d2::ManageConnection for Manager {
     }
 
     /// Called at every check-out on PostgreSQL; asks the server only while the database has
-    /// been failing recently (see `error::recently_troubled`).
+    /// been failing recently (see [`Trouble`]).
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
-        if !super::error::recently_troubled() {
+        if !self.trouble.is_recent() {
             return Ok(());
         }
         conn.batch_execute("SELECT 1").map_err(StoreError::from)
@@ -157,7 +193,8 @@ pub type PooledConnection = r2d2::PooledConnection<Manager>;
 #[derive(Clone)]
 pub struct Store {
     pool: r2d2::Pool<Manager>,
-    url: std::sync::Arc<DatabaseUrl>,
+    url: Arc<DatabaseUrl>,
+    trouble: Arc<Trouble>,
 }
 
 impl Store {
@@ -175,6 +212,7 @@ impl Store {
                 })?;
             }
         }
+        let trouble = Arc::new(Trouble::default());
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(1))
@@ -183,16 +221,42 @@ impl Store {
             .test_on_check_out(url.backend() == Backend::Postgres)
             .connection_timeout(connect_timeout)
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
-            .build(Manager { url: url.clone() })
+            .build(Manager {
+                url: url.clone(),
+                trouble: trouble.clone(),
+            })
             .map_err(|e| StoreError::Unavailable(format!("{url}: {e}")))?;
         Ok(Self {
             pool,
-            url: std::sync::Arc::new(url.clone()),
+            url: Arc::new(url.clone()),
+            trouble,
         })
     }
 
+    /// A connection of the pool; waits `connect_timeout` at most.
     pub fn conn(&self) -> Result<PooledConnection, StoreError> {
-        self.pool.get().map_err(StoreError::from)
+        self.pool.get().map_err(|e| {
+            self.note_trouble();
+            StoreError::from(e)
+        })
+    }
+
+    /// Runs `f` on a connection of the pool, noting a failure that may have killed connections.
+    pub fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let done = f(&mut *self.conn()?);
+        if matches!(done, Err(StoreError::Unavailable(_))) {
+            self.note_trouble();
+        }
+        done
+    }
+
+    /// The database failed in a way that may have left dead connections in the pool: check each
+    /// one before use for a while.
+    pub fn note_trouble(&self) {
+        self.trouble.note();
     }
 
     pub fn backend(&self) -> Backend {
@@ -210,9 +274,7 @@ impl Store {
 
     /// For `/health`: a round trip to the database.
     pub fn ping(&self) -> Result<(), StoreError> {
-        self.conn()?
-            .batch_execute("SELECT 1")
-            .map_err(StoreError::from)
+        self.with_conn(|conn| conn.batch_execute("SELECT 1").map_err(StoreError::from))
     }
 }
 

@@ -1,8 +1,5 @@
 //! Storage failures, sorted by what the caller can do about them.
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use shared::{ApiError, ErrorCode};
 
@@ -32,13 +29,9 @@ impl From<DieselError> for StoreError {
                 info,
             ) => StoreError::Internal(info.message().to_owned()),
             DieselError::DatabaseError(kind, info) if is_transient(kind, info.message()) => {
-                note_trouble();
                 StoreError::Unavailable(error.to_string())
             }
-            DieselError::BrokenTransactionManager => {
-                note_trouble();
-                StoreError::Unavailable(error.to_string())
-            }
+            DieselError::BrokenTransactionManager => StoreError::Unavailable(error.to_string()),
             _ => StoreError::Internal(error.to_string()),
         }
     }
@@ -76,34 +69,15 @@ fn is_transient(kind: &DatabaseErrorKind, message: &str) -> bool {
     .any(|pattern| message.contains(pattern))
 }
 
-/// When the database last failed in a way that can leave dead connections in the pool (unix ms).
-static LAST_TROUBLE: AtomicI64 = AtomicI64::new(i64::MIN / 2);
-
-/// How long after a failure every connection is checked before use.
-const CHECK_AFTER_TROUBLE_MS: i64 = 60_000;
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-fn note_trouble() {
-    LAST_TROUBLE.store(now_ms(), Ordering::Relaxed);
-}
-
-/// Whether pooled connections must be checked before use: only for a while after the database
-/// failed. A PostgreSQL connection killed by a server restart looks healthy until used, and diesel
-/// cannot tell the pool it died; checking every connection at every check-out would cost a round
-/// trip per query, forever, for a failure that happens once in a while.
-pub fn recently_troubled() -> bool {
-    now_ms() - LAST_TROUBLE.load(Ordering::Relaxed) < CHECK_AFTER_TROUBLE_MS
-}
-
 impl From<r2d2::Error> for StoreError {
     fn from(error: r2d2::Error) -> Self {
-        note_trouble();
+        StoreError::Unavailable(error.to_string())
+    }
+}
+
+/// A pool that is full or stopped: the database work cannot happen now (503).
+impl From<crate::workers::PoolError> for StoreError {
+    fn from(error: crate::workers::PoolError) -> Self {
         StoreError::Unavailable(error.to_string())
     }
 }

@@ -8,45 +8,42 @@
 //! reported active.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use super::batch::fill_batch;
+use tokio::sync::oneshot;
+
 use super::tokens::{self, AccessTokenRecord};
 use super::{Store, StoreError};
+use crate::workers::{Pool, PoolSpec, Priority, Worker};
 
 /// How long a request waits for its lookup: past the pool's own wait for a connection
 /// (`database.connect_timeout_ms`, 3 s by default), a lookup is not coming.
-pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
-
-type Answer = tokio::sync::oneshot::Sender<Result<Option<AccessTokenRecord>, StoreError>>;
+pub const PATIENCE: Duration = Duration::from_secs(5);
 
 struct Lookup {
     token_id: String,
-    answer: Answer,
+    answer: oneshot::Sender<Result<Option<AccessTokenRecord>, StoreError>>,
 }
 
 pub struct AccessTokenLookups {
-    lookups: SyncSender<Lookup>,
-    patience: std::time::Duration,
+    pool: Pool<Lookup>,
+    patience: Duration,
 }
 
 impl AccessTokenLookups {
     /// `threads` threads, each reading up to `max_batch` keys a query.
     pub fn new(store: Store, threads: usize, max_batch: usize) -> Self {
-        let (lookups, waiting) = sync_channel::<Lookup>(4096);
-        let waiting = Arc::new(Mutex::new(waiting));
-        for n in 0..threads.max(1) {
-            let (store, waiting) = (store.clone(), waiting.clone());
-            let spawned = std::thread::Builder::new()
-                .name(format!("db-lookup-{n}"))
-                .spawn(move || serve(&store, &waiting, max_batch.max(1)));
-            if let Err(error) = spawned {
-                log::error!("cannot start a token lookup thread: {error}");
-            }
-        }
+        let spec = PoolSpec {
+            name: "db-lookup",
+            threads,
+            queue: 4096,
+            batch: max_batch,
+            priority: Priority::Normal,
+        };
         Self {
-            lookups,
+            pool: Pool::start(spec, |_| Reader {
+                store: store.clone(),
+            }),
             patience: PATIENCE,
         }
     }
@@ -55,10 +52,8 @@ impl AccessTokenLookups {
     /// a thread, and for [`PATIENCE`] at most: a query stuck on an unreachable database must not
     /// hold every request that needs a token until TCP gives up.
     pub async fn find(&self, token_id: String) -> Result<Option<AccessTokenRecord>, StoreError> {
-        let (answer, answered) = tokio::sync::oneshot::channel();
-        self.lookups
-            .try_send(Lookup { token_id, answer })
-            .map_err(|_| StoreError::Unavailable("too many token lookups waiting".into()))?;
+        let (answer, answered) = oneshot::channel();
+        self.pool.try_submit(Lookup { token_id, answer })?;
         match tokio::time::timeout(self.patience, answered).await {
             Ok(Ok(found)) => found,
             Ok(Err(_)) => Err(StoreError::Unavailable(
@@ -69,22 +64,26 @@ impl AccessTokenLookups {
             )),
         }
     }
+
+    /// Answers what is queued, then stops. Blocks.
+    pub fn shutdown(&self) {
+        self.pool.shutdown();
+    }
 }
 
-fn next_batch(waiting: &Mutex<Receiver<Lookup>>, max_batch: usize) -> Option<Vec<Lookup>> {
-    let receiver = waiting.lock().ok()?;
-    let first = receiver.recv().ok()?;
-    Some(fill_batch(&receiver, first, max_batch))
+/// A lookup thread: every key waiting, in one query.
+struct Reader {
+    store: Store,
 }
 
-fn serve(store: &Store, waiting: &Mutex<Receiver<Lookup>>, max_batch: usize) {
-    while let Some(batch) = next_batch(waiting, max_batch) {
+impl Worker<Lookup> for Reader {
+    fn handle(&mut self, batch: Vec<Lookup>) {
         let mut keys: Vec<&str> = batch.iter().map(|l| l.token_id.as_str()).collect();
         keys.sort_unstable();
         keys.dedup();
-        let found = store
-            .conn()
-            .and_then(|mut conn| tokens::find_access_many(&mut conn, &keys));
+        let found = self
+            .store
+            .with_conn(|conn| tokens::find_access_many(conn, &keys));
         match found {
             Ok(records) => {
                 let by_key: HashMap<String, AccessTokenRecord> = records
@@ -110,7 +109,7 @@ mod tests {
     use crate::db::test_support::{access_token, sqlite_store, sqlite_store_with};
     use crate::db::tokens::insert_access;
 
-    #[actix_web::test]
+    #[tokio::test]
     async fn a_lookup_that_cannot_get_an_answer_gives_up_with_unavailable() {
         // One connection, held here: the lookup thread waits 10 s for it.
         let (_dir, store) = sqlite_store_with(1, std::time::Duration::from_secs(10));
@@ -126,7 +125,7 @@ mod tests {
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
-    #[actix_web::test]
+    #[tokio::test]
     async fn concurrent_lookups_each_get_their_own_token_or_none() {
         let (_dir, store) = sqlite_store();
         for id in ["k1", "k2", "k3"] {

@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use super::schema::{
     oauth_access_token as access, oauth_refresh_token as refresh, oauth_token_family as family,
 };
-use super::{write_transaction, DbConnection, StoreError};
+use super::{DbConnection, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = access)]
@@ -49,6 +49,105 @@ pub struct RefreshTokenRecord {
     pub expires_at: Option<i64>,
     /// Set when a rotation replaced this token; presenting it again is reuse.
     pub rotated_at: Option<i64>,
+}
+
+/// The grant family an answer's tokens belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FamilyRef {
+    /// A fresh authorization. Its row is created only when the grant can grow later (it has a
+    /// refresh token); a lone client_credentials or implicit token is revoked by its own id.
+    New {
+        family_id: String,
+        client_id: String,
+        user_name: Option<String>,
+    },
+    /// One that exists already (an authorization code's, a refresh token's): joined only while it
+    /// is not revoked.
+    Existing(String),
+}
+
+/// What an answer does to refresh tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshChange {
+    None,
+    /// A first refresh token for the grant.
+    Insert(RefreshTokenRecord),
+    /// The presented refresh token stays (Spring's `reuseRefreshToken`); it must still exist.
+    Keep {
+        token_id: String,
+    },
+    /// The presented one is burnt and replaced; only one concurrent rotation can win.
+    Rotate {
+        replaces: String,
+        next: RefreshTokenRecord,
+    },
+}
+
+/// Everything one token answer writes, stored together or not at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTokens {
+    pub family: FamilyRef,
+    pub refresh: RefreshChange,
+    pub access: AccessTokenRecord,
+    pub now: i64,
+}
+
+impl NewTokens {
+    /// An access token that needs nothing locked and nothing else written: the kind the batch
+    /// writer stores together with the others of its batch.
+    pub fn is_lone(&self) -> bool {
+        matches!(self.family, FamilyRef::New { .. }) && self.refresh == RefreshChange::None
+    }
+}
+
+/// How storing [`NewTokens`] ended; anything but `Stored` wrote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    Stored,
+    /// The grant was revoked since the request read it.
+    FamilyRevoked,
+    /// Another request rotated the presented refresh token first: it was presented twice.
+    AlreadyRotated,
+    /// The refresh token to keep was revoked since it was read.
+    RefreshGone,
+}
+
+/// The one write path of every grant, inside the caller's transaction. Every transaction that adds
+/// to a family locks it first, so a revocation never misses what a concurrent refresh commits.
+pub fn store(conn: &mut DbConnection, new: &NewTokens) -> Result<Stored, StoreError> {
+    match &new.family {
+        FamilyRef::New {
+            family_id,
+            client_id,
+            user_name,
+        } => {
+            if new.refresh != RefreshChange::None {
+                create_family(conn, family_id, client_id, user_name.as_deref(), new.now)?;
+            }
+        }
+        FamilyRef::Existing(family_id) => {
+            if !lock_family(conn, family_id, new.now)? {
+                return Ok(Stored::FamilyRevoked);
+            }
+        }
+    }
+    match &new.refresh {
+        RefreshChange::None => {}
+        RefreshChange::Insert(record) => insert_refresh(conn, record)?,
+        RefreshChange::Keep { token_id } => {
+            if find_refresh(conn, token_id)?.is_none() {
+                return Ok(Stored::RefreshGone);
+            }
+        }
+        RefreshChange::Rotate { replaces, next } => {
+            if !claim_for_rotation(conn, replaces, new.now)? {
+                return Ok(Stored::AlreadyRotated);
+            }
+            insert_refresh(conn, next)?;
+        }
+    }
+    insert_access(conn, &new.access)?;
+    Ok(Stored::Stored)
 }
 
 /// Registers a new family; call inside the transaction that stores its first tokens or code.
@@ -190,27 +289,24 @@ pub fn claim_for_rotation(
     Ok(claimed == 1)
 }
 
-/// Marks a family revoked and deletes its access and refresh tokens, in one transaction; returns
-/// how many tokens went.
+/// Marks a family revoked and deletes its access and refresh tokens, inside the caller's
+/// transaction; returns how many tokens went.
 pub fn revoke_family(
     conn: &mut DbConnection,
     family_id: &str,
     now: i64,
 ) -> Result<usize, StoreError> {
-    write_transaction(conn, |conn| {
-        // First, so that a refresh holding the family's lock commits before the deletes run.
-        diesel::update(
-            family::table
-                .find(family_id)
-                .filter(family::revoked_at.is_null()),
-        )
-        .set((family::revoked_at.eq(now), family::updated_at.eq(now)))
-        .execute(conn)?;
-        let tokens =
-            diesel::delete(access::table.filter(access::family_id.eq(family_id))).execute(conn)?;
-        let refresh_tokens =
-            diesel::delete(refresh::table.filter(refresh::family_id.eq(family_id)))
-                .execute(conn)?;
-        Ok(tokens + refresh_tokens)
-    })
+    // First, so that a refresh holding the family's lock commits before the deletes run.
+    diesel::update(
+        family::table
+            .find(family_id)
+            .filter(family::revoked_at.is_null()),
+    )
+    .set((family::revoked_at.eq(now), family::updated_at.eq(now)))
+    .execute(conn)?;
+    let tokens =
+        diesel::delete(access::table.filter(access::family_id.eq(family_id))).execute(conn)?;
+    let refresh_tokens =
+        diesel::delete(refresh::table.filter(refresh::family_id.eq(family_id))).execute(conn)?;
+    Ok(tokens + refresh_tokens)
 }

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::schema::{authorities, users};
 use super::{write_transaction, DbConnection, StoreError};
-use crate::domain::password::StoredSecret;
+use crate::domain::secret::StoredSecret;
 use crate::domain::user::User;
 
 pub fn find(conn: &mut DbConnection, username: &str) -> Result<Option<User>, StoreError> {

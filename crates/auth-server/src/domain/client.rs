@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use shared::Scope;
 
 use super::grant_type::GrantType;
-use super::password::StoredSecret;
+use super::secret::StoredSecret;
 
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -123,8 +123,28 @@ impl Client {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A confidential client (`{noop}s3cret`) with every grant and scope `app read`, changed by
+    /// `change`: the fixture of the flows' unit tests.
+    pub fn client(id: &str, change: impl FnOnce(&mut Client)) -> Client {
+        let mut client = Client {
+            client_id: id.into(),
+            secret: StoredSecret::parse(Some("{noop}s3cret")),
+            resource_ids: vec![],
+            scope: Scope::parse("app read").unwrap(),
+            grant_types: GrantType::ALL.to_vec(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            authorities: vec!["ROLE_CLIENT".into()],
+            access_token_validity: None,
+            refresh_token_validity: None,
+            additional_information: Map::new(),
+            autoapprove: None,
+        };
+        change(&mut client);
+        client
+    }
 
     #[test]
     fn empty_grant_types_mean_springs_default() {
@@ -137,19 +157,7 @@ mod tests {
     }
 
     fn client_with_autoapprove(value: Option<&str>) -> Client {
-        Client {
-            client_id: "c".into(),
-            secret: StoredSecret::Absent,
-            resource_ids: vec![],
-            scope: Scope::default(),
-            grant_types: vec![],
-            redirect_uris: vec![],
-            authorities: vec![],
-            access_token_validity: None,
-            refresh_token_validity: None,
-            additional_information: Map::new(),
-            autoapprove: value.map(str::to_owned),
-        }
+        client("c", |c| c.autoapprove = value.map(str::to_owned))
     }
 
     #[test]

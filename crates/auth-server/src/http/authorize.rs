@@ -8,37 +8,49 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use shared::params::{parse_pairs, Params};
-use shared::{ApiError, ErrorCode, Scope};
+use shared::{ApiError, ErrorCode};
 
+use super::body::read_form;
 use super::pages::{error_page, page, see_other};
 use super::session::{Continue, WebSession, CSRF_FIELD};
-use super::{body, AppState};
-use crate::grants::authorize::{AuthorizeError, AUTHORIZE_PARAMS};
-use crate::grants::user_auth::current_user;
+use super::RequestSettings;
+use crate::authorization_endpoint::{AuthorizationEndpoint, Choice, Decision, AUTHORIZE_PARAMS};
 
 /// The longest authorization request remembered across sign-in: the session cookie must stay under
 /// the 4 KiB browsers keep.
 const MAX_CONTINUE_BYTES: usize = 2048;
 
-/// A page, or a redirect to the client.
-fn outcome(result: Result<String, AuthorizeError>) -> HttpResponse {
-    match result {
-        Ok(location) | Err(AuthorizeError::Redirect(location)) => see_other(&location),
-        Err(AuthorizeError::Page(error)) => error_page(&error),
+/// The browser's next stop. `query` is the authorization request, kept in the session while the
+/// user signs in.
+fn respond(decision: Decision, web_session: &WebSession, query: Option<String>) -> HttpResponse {
+    let stored = match decision {
+        Decision::Redirect(location) => return see_other(&location),
+        Decision::ErrorPage(error) => return error_page(&error),
+        Decision::SignIn { client_id } => {
+            web_session.forget_user();
+            web_session.set_continue(&Continue {
+                query: query.unwrap_or_default(),
+                client_id: Some(client_id),
+            })
+        }
+        Decision::Ask(request) => {
+            return match web_session.set_pending(&request) {
+                Ok(()) => see_other("/oauth/confirm_access"),
+                Err(error) => error_page(&error),
+            }
+        }
+    };
+    match stored {
+        Ok(()) => see_other("/login"),
+        Err(error) => error_page(&error),
     }
-}
-
-/// What happens after a request was found valid and the user is known.
-enum Next {
-    Redirect(Result<String, AuthorizeError>),
-    Ask,
-    SignIn,
 }
 
 pub async fn authorize(
     request: HttpRequest,
     session: Session,
-    state: web::Data<AppState>,
+    endpoint: web::Data<AuthorizationEndpoint>,
+    settings: web::Data<RequestSettings>,
 ) -> HttpResponse {
     let web_session = WebSession::new(&session);
     let params = match Params::from_query(&request, AUTHORIZE_PARAMS) {
@@ -52,57 +64,9 @@ pub async fn authorize(
             &ApiError::new(ErrorCode::ParameterTooLong).with_arg("authorization request"),
         );
     }
-    let username = web_session.username(state.session_max_age);
-    let tokens = state.tokens.clone();
-    let decided = web::block(move || {
-        let (authorization, client) = match tokens.authorization_request(&params) {
-            Ok(valid) => valid,
-            Err(error) => return (Next::Redirect(Err(error)), None),
-        };
-        let Some(username) = username else {
-            return (Next::SignIn, Some(authorization));
-        };
-        let user = match current_user(tokens.store(), &username) {
-            Ok(Some(user)) => user,
-            Ok(None) => return (Next::SignIn, Some(authorization)),
-            Err(error) => return (Next::Redirect(Err(error.into())), None),
-        };
-        match tokens.is_preapproved(&authorization, &client, &user.username) {
-            Ok(true) => {
-                let approved = authorization.scope();
-                (
-                    Next::Redirect(tokens.approve(&authorization, &client, &user, &approved)),
-                    None,
-                )
-            }
-            Ok(false) => (Next::Ask, Some(authorization)),
-            Err(error) => (Next::Redirect(Err(error.into())), None),
-        }
-    })
-    .await;
-    let (next, authorization) = match decided {
-        Ok(decided) => decided,
-        Err(error) => return error_page(&ApiError::internal(error)),
-    };
-    match (next, authorization) {
-        (Next::Redirect(result), _) => outcome(result),
-        (Next::SignIn, authorization) => {
-            web_session.forget_user();
-            let next = Continue {
-                query,
-                client_id: authorization.map(|a| a.client_id),
-            };
-            match web_session.set_continue(&next) {
-                Ok(()) => see_other("/login"),
-                Err(error) => error_page(&error),
-            }
-        }
-        (Next::Ask, Some(authorization)) => match web_session.set_pending(&authorization) {
-            Ok(()) => see_other("/oauth/confirm_access"),
-            Err(error) => error_page(&error),
-        },
-        (Next::Ask, None) => error_page(&ApiError::internal("approval without a request")),
-    }
+    let username = web_session.username(settings.session_max_age);
+    let decision = endpoint.authorize(&params, username.as_deref()).await;
+    respond(decision, &web_session, Some(query))
 }
 
 #[derive(Template)]
@@ -116,9 +80,12 @@ struct ApprovePage<'a> {
     csrf: &'a str,
 }
 
-pub async fn confirm_access(session: Session, state: web::Data<AppState>) -> HttpResponse {
+pub async fn confirm_access(
+    session: Session,
+    settings: web::Data<RequestSettings>,
+) -> HttpResponse {
     let web_session = WebSession::new(&session);
-    let Some(username) = web_session.username(state.session_max_age) else {
+    let Some(username) = web_session.username(settings.session_max_age) else {
         return see_other("/login");
     };
     let Some(authorization) = web_session.pending() else {
@@ -147,7 +114,7 @@ pub async fn confirm_access(session: Session, state: web::Data<AppState>) -> Htt
 
 /// The approval form as Spring's posted it: `user_oauth_approval=true|false` and, per scope,
 /// `scope.<name>=true|false`.
-struct Decision {
+struct ApprovalForm {
     approve: bool,
     csrf: Option<String>,
     authorization_id: Option<String>,
@@ -155,7 +122,7 @@ struct Decision {
     scopes: Option<HashMap<String, bool>>,
 }
 
-fn read_decision(form: &[u8]) -> Result<Decision, ApiError> {
+fn read_approval(form: &[u8]) -> Result<ApprovalForm, ApiError> {
     let mut approve = None;
     let mut csrf = None;
     let mut authorization_id = None;
@@ -182,7 +149,7 @@ fn read_decision(form: &[u8]) -> Result<Decision, ApiError> {
             return Err(ApiError::new(ErrorCode::RepeatedParameter).with_arg("authorization_id"));
         }
     }
-    Ok(Decision {
+    Ok(ApprovalForm {
         approve: approve.ok_or_else(|| {
             ApiError::new(ErrorCode::MissingParameter).with_arg("user_oauth_approval")
         })?,
@@ -196,63 +163,37 @@ pub async fn decide(
     request: HttpRequest,
     payload: web::Payload,
     session: Session,
-    state: web::Data<AppState>,
+    endpoint: web::Data<AuthorizationEndpoint>,
+    settings: web::Data<RequestSettings>,
 ) -> HttpResponse {
     let web_session = WebSession::new(&session);
-    let decision = match body::read_form(&request, payload, state.max_body_bytes).await {
-        Ok(form) => read_decision(&form),
+    let form = match read_form(&request, payload, settings.max_body_bytes).await {
+        Ok(form) => read_approval(&form),
         Err(error) => Err(error),
     };
-    let decision = match decision {
-        Ok(decision) => decision,
+    let form = match form {
+        Ok(form) => form,
         Err(error) => return error_page(&error),
     };
-    if let Err(error) = web_session.check_csrf(decision.csrf.as_deref()) {
+    if let Err(error) = web_session.check_csrf(form.csrf.as_deref()) {
         return error_page(&error);
     }
-    let Some(username) = web_session.username(state.session_max_age) else {
+    let Some(username) = web_session.username(settings.session_max_age) else {
         return see_other("/login");
     };
     // The decision must be about the request the page showed, not one that replaced it since.
     let Some(authorization) = web_session
         .pending()
-        .filter(|pending| decision.authorization_id.as_deref() == Some(pending.id.as_str()))
+        .filter(|pending| form.authorization_id.as_deref() == Some(pending.id.as_str()))
     else {
         return error_page(&ApiError::new(ErrorCode::NoPendingAuthorization));
     };
     web_session.clear_pending();
-    if !decision.approve {
-        return outcome(Err(
-            authorization.error_redirect(&ApiError::new(ErrorCode::AccessDenied))
-        ));
-    }
-    let approved = match &decision.scopes {
-        None => authorization.scope(),
-        Some(choices) => Scope::from_tokens(
-            authorization
-                .scope
-                .iter()
-                .filter(|s| choices.get(*s).copied().unwrap_or(false))
-                .cloned(),
-        )
-        .unwrap_or_default(),
+    let choice = if form.approve {
+        Choice::Approve(authorization.approved(form.scopes.as_ref()))
+    } else {
+        Choice::Deny
     };
-    let tokens = state.tokens.clone();
-    let result = web::block(move || {
-        let client = tokens
-            .client(&authorization.client_id)?
-            .filter(|client| tokens.still_valid(&authorization, client))
-            .ok_or(ApiError::new(ErrorCode::UnknownClient))?;
-        let user = current_user(tokens.store(), &username)?
-            .ok_or(ApiError::new(ErrorCode::BadCredentials))?;
-        if !approved.is_empty() {
-            tokens.remember_decisions(&authorization, &user.username, &approved)?;
-        }
-        tokens.approve(&authorization, &client, &user, &approved)
-    })
-    .await;
-    match result {
-        Ok(result) => outcome(result),
-        Err(error) => error_page(&ApiError::internal(error)),
-    }
+    let decided = endpoint.decide(&authorization, &username, choice).await;
+    respond(decided, &web_session, None)
 }

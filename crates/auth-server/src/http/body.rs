@@ -41,3 +41,20 @@ pub async fn read_form(
     }
     Ok(body)
 }
+
+/// Spring read token parameters from the query string too, which put passwords, secrets and tokens
+/// into access logs. Here a query naming any of the endpoint's parameters, or one that cannot be
+/// read, is refused; other query parameters are ignored.
+pub fn refuse_parameters_in_query(
+    request: &HttpRequest,
+    known: &[&'static str],
+) -> Result<(), ApiError> {
+    let query = request.query_string();
+    if query.is_empty() {
+        return Ok(());
+    }
+    match shared::params::Params::parse(query.as_bytes(), known) {
+        Ok(params) if params.is_empty() => Ok(()),
+        _ => Err(ApiError::new(ErrorCode::ParametersInQuery)),
+    }
+}

@@ -3,18 +3,13 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::AppState;
+use crate::db::Storage;
 
-pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let store = state.store.clone();
-    match web::block(move || store.ping()).await {
-        Ok(Ok(())) => HttpResponse::Ok().json(json!({"status": "UP"})),
-        Ok(Err(error)) => {
-            log::warn!("health check: {error}");
-            HttpResponse::ServiceUnavailable().json(json!({"status": "DOWN"}))
-        }
+pub async fn health(storage: web::Data<Storage>) -> HttpResponse {
+    match storage.ping().await {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "UP"})),
         Err(error) => {
-            log::error!("health check could not run: {error}");
+            log::warn!("health check: {error}");
             HttpResponse::ServiceUnavailable().json(json!({"status": "DOWN"}))
         }
     }

@@ -7,10 +7,12 @@ use askama::Template;
 use shared::params::{parse_pairs, Params};
 use shared::{ApiError, ErrorCode};
 
+use super::body::read_form;
 use super::client_address::client_address;
 use super::pages::{error_page, page, see_other};
 use super::session::{WebSession, CSRF_FIELD};
-use super::{body, AppState};
+use super::RequestSettings;
+use crate::authorization_endpoint::AuthorizationEndpoint;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -39,14 +41,14 @@ fn after_sign_in(web_session: &WebSession) -> HttpResponse {
 pub async fn form(
     request: HttpRequest,
     session: Session,
-    state: web::Data<AppState>,
+    settings: web::Data<RequestSettings>,
 ) -> HttpResponse {
     let web_session = WebSession::new(&session);
     let csrf = match web_session.csrf_token() {
         Ok(csrf) => csrf,
         Err(error) => return error_page(&error),
     };
-    if let Some(username) = web_session.username(state.session_max_age) {
+    if let Some(username) = web_session.username(settings.session_max_age) {
         if web_session.continuation().is_some() {
             return after_sign_in(&web_session);
         }
@@ -87,13 +89,14 @@ pub async fn sign_in(
     request: HttpRequest,
     payload: web::Payload,
     session: Session,
-    state: web::Data<AppState>,
+    endpoint: web::Data<AuthorizationEndpoint>,
+    settings: web::Data<RequestSettings>,
 ) -> HttpResponse {
     let web_session = WebSession::new(&session);
     let form = match read(
         &request,
         payload,
-        &state,
+        &settings,
         &["username", "password", CSRF_FIELD],
     )
     .await
@@ -107,24 +110,18 @@ pub async fn sign_in(
     let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
         return see_other("/login?error");
     };
-    let (username, password) = (username.to_owned(), password.to_owned());
-    let tokens = state.tokens.clone();
-    let from = client_address(&request, state.trust_forwarded_for);
-    let checked = web::block(move || tokens.authenticate_user(from, &username, &password)).await;
-    match checked {
-        Ok(Ok(user)) => match web_session.sign_in(&user.username) {
+    let from = client_address(&request, settings.trust_forwarded_for);
+    match endpoint.sign_in(from, username, password).await {
+        Ok(user) => match web_session.sign_in(&user.username) {
             Ok(()) => after_sign_in(&web_session),
             Err(error) => error_page(&error),
         },
-        Ok(Err(error)) if error.code() == ErrorCode::UserDisabled => {
-            see_other("/login?error=disabled")
-        }
-        Ok(Err(error)) if error.code() == ErrorCode::BadCredentials => see_other("/login?error"),
-        Ok(Err(error)) if error.code() == ErrorCode::TooManyFailedSignIns => {
+        Err(error) if error.code() == ErrorCode::UserDisabled => see_other("/login?error=disabled"),
+        Err(error) if error.code() == ErrorCode::BadCredentials => see_other("/login?error"),
+        Err(error) if error.code() == ErrorCode::TooManyFailedSignIns => {
             locked_out(&web_session, error.retry_after().unwrap_or(1))
         }
-        Ok(Err(error)) => error_page(&error),
-        Err(error) => error_page(&ApiError::internal(error)),
+        Err(error) => error_page(&error),
     }
 }
 
@@ -132,10 +129,10 @@ pub async fn sign_out(
     request: HttpRequest,
     payload: web::Payload,
     session: Session,
-    state: web::Data<AppState>,
+    settings: web::Data<RequestSettings>,
 ) -> HttpResponse {
     let web_session = WebSession::new(&session);
-    let form = match read(&request, payload, &state, &[CSRF_FIELD]).await {
+    let form = match read(&request, payload, &settings, &[CSRF_FIELD]).await {
         Ok(form) => form,
         Err(error) => return error_page(&error),
     };
@@ -178,9 +175,9 @@ fn locked_out(web_session: &WebSession, seconds: u64) -> HttpResponse {
 async fn read(
     request: &HttpRequest,
     payload: web::Payload,
-    state: &AppState,
+    settings: &RequestSettings,
     known: &[&'static str],
 ) -> Result<Params, ApiError> {
-    let form = body::read_form(request, payload, state.max_body_bytes).await?;
+    let form = read_form(request, payload, settings.max_body_bytes).await?;
     Params::parse(&form, known)
 }

@@ -11,26 +11,18 @@ mod pages;
 mod session;
 mod token;
 
-use std::sync::Arc;
-
 use actix_web::cookie::Key;
-use actix_web::web;
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use shared::wire::JSON_UTF8;
+use shared::ApiError;
 
-use crate::db::{AccessTokenLookups, Readers, Store};
-use crate::domain::password::Passwords;
-use crate::grants::TokenService;
-use crate::introspection::IntrospectionPolicy;
-
-/// What every handler can reach.
-pub struct AppState {
-    pub store: Store,
-    /// Threads for short database reads on hot paths.
-    pub readers: Arc<Readers>,
-    /// Access-token lookups, batched.
-    pub lookups: Arc<AccessTokenLookups>,
-    pub passwords: Arc<Passwords>,
-    pub tokens: Arc<TokenService>,
-    pub introspection: IntrospectionPolicy,
+/// How requests are read, the same for every handler (from `security.*`, `brute_force.*` and
+/// `session.*`).
+#[derive(Debug, Clone)]
+pub struct RequestSettings {
+    /// Largest form body accepted.
     pub max_body_bytes: usize,
     /// Whether the client address comes from `X-Forwarded-For` (behind a trusted balancer).
     pub trust_forwarded_for: bool,
@@ -99,3 +91,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 pub use fallback::not_found;
+
+/// A JSON answer that must not be cached: tokens (RFC 6749 §5.1) and what they stand for.
+fn no_store_json<T: Serialize>(body: &T) -> Result<HttpResponse, ApiError> {
+    let json = serde_json::to_string(body).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .insert_header((header::CONTENT_TYPE, JSON_UTF8))
+        .body(json))
+}

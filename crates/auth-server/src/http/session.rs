@@ -11,9 +11,9 @@ use actix_web::cookie::{Key, SameSite};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
+use crate::authorization_endpoint::AuthorizationRequest;
 use crate::domain::clock;
 use crate::domain::token_value::{self, TokenFormat};
-use crate::grants::authorize::AuthorizationRequest;
 use shared::{ApiError, ErrorCode};
 
 const USER: &str = "user";

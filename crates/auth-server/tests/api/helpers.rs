@@ -90,7 +90,7 @@ pub struct TestApp {
     pub store: Store,
     pub http: reqwest::Client,
     pub db: TestDb,
-    pub passwords: std::sync::Arc<auth_server::domain::password::Passwords>,
+    pub passwords: std::sync::Arc<auth_server::accounts::Passwords>,
     handle: actix_web::dev::ServerHandle,
 }
 

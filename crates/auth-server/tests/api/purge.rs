@@ -83,7 +83,7 @@ async fn expired_rows_are_purged_and_live_ones_kept(backend: Backend) {
         &mut app.store.conn().unwrap(),
         "admin",
         "forever",
-        &[("app".to_owned(), approvals::APPROVED)],
+        &[("app".to_owned(), true)],
         now - 86_400,
         now - 90_000,
     )

@@ -2289,7 +2289,10 @@ async fn item_21_a_token_for_another_resource_is_invalid_token(backend: Backend)
 
 /// The resource server's `resource.required_scope`, here on the auth server's own guard.
 async fn item_21_a_missing_scope_is_403_insufficient_scope(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.resource.required_scope = "write".into()).await
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.resource.required_scope = shared::Scope::parse("write").unwrap()
+    })
+    .await
     else {
         return;
     };

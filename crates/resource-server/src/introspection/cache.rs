@@ -11,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use moka::future::Cache;
 use moka::Expiry;
 use sha2::{Digest, Sha256};
+use shared::background::Background;
 use shared::guard::{TokenClaims, TokenValidator, Validation, ValidationFuture};
 use shared::{ApiError, ErrorCode};
 
@@ -75,16 +76,18 @@ impl CachingValidator {
 
     /// moka applies buffered writes and expiries on whichever thread trips its housekeeping; a burst
     /// of tokens expiring together then stalls one request (measured: over 500 ms after 10,000
-    /// tokens expired at once). This task does the housekeeping every 100 ms instead, in small
-    /// pieces, on the runtime it is spawned on.
-    pub fn maintain_in_background(&self) {
+    /// tokens expired at once). A background task does the housekeeping every 100 ms instead, in
+    /// small pieces.
+    pub fn maintain_on(&self, background: &Background) {
         let cache = self.cache.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                cache.run_pending_tasks().await;
-            }
-        });
+        background.every(
+            "introspection-cache",
+            Duration::from_millis(100),
+            move || {
+                let cache = cache.clone();
+                async move { cache.run_pending_tasks().await }
+            },
+        );
     }
 }
 

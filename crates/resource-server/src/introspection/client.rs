@@ -19,12 +19,29 @@ pub struct IntrospectionClient {
     calls: AtomicU64,
 }
 
+/// The introspection client cannot be set up from its settings.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientSetupError {
+    #[error("introspection.ca_file: cannot read {path}: {cause}")]
+    CaFile {
+        path: std::path::PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("introspection.ca_file: {path} is not a PEM certificate: {cause}")]
+    CaCertificate {
+        path: std::path::PathBuf,
+        cause: reqwest::Error,
+    },
+    #[error("introspection client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
 fn unavailable(cause: impl std::fmt::Display) -> ApiError {
     ApiError::new(ErrorCode::IntrospectionUnavailable).with_cause(cause)
 }
 
 impl IntrospectionClient {
-    pub fn new(settings: &IntrospectionSettings) -> Result<Self, String> {
+    pub fn new(settings: &IntrospectionSettings) -> Result<Self, ClientSetupError> {
         shared::tls::install_crypto_provider();
         let timeout = Duration::from_millis(settings.timeout_ms);
         let mut http = reqwest::Client::builder()
@@ -33,23 +50,19 @@ impl IntrospectionClient {
             .pool_idle_timeout(Duration::from_secs(60))
             .https_only(settings.url.starts_with("https://"));
         if let Some(ca_file) = &settings.ca_file {
-            let pem = std::fs::read(ca_file).map_err(|e| {
-                format!(
-                    "introspection.ca_file: cannot read {}: {e}",
-                    ca_file.display()
-                )
+            let pem = std::fs::read(ca_file).map_err(|cause| ClientSetupError::CaFile {
+                path: ca_file.clone(),
+                cause,
             })?;
-            let ca = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                format!(
-                    "introspection.ca_file: {} is not a PEM certificate: {e}",
-                    ca_file.display()
-                )
+            let ca = reqwest::Certificate::from_pem(&pem).map_err(|cause| {
+                ClientSetupError::CaCertificate {
+                    path: ca_file.clone(),
+                    cause,
+                }
             })?;
             http = http.add_root_certificate(ca);
         }
-        let http = http
-            .build()
-            .map_err(|e| format!("introspection client: {e}"))?;
+        let http = http.build()?;
         Ok(Self {
             http,
             url: settings.url.clone(),

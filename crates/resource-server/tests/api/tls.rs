@@ -110,12 +110,12 @@ fn unreadable_certificate_files_stop_the_server_naming_the_key() {
         key: dir.path().join("missing.pem"),
     })
     .unwrap_err();
-    assert!(error.starts_with("server.tls.cert"), "{error}");
+    assert!(error.to_string().starts_with("server.tls.cert"), "{error}");
     let certs = dev_certificates();
     let error = shared::tls::server_config(&TlsSettings {
         cert: certs.path().join("localhost.pem"),
         key: certs.path().join("ca-key.pem"),
     })
     .unwrap_err();
-    assert!(error.contains("do not go together"), "{error}");
+    assert!(error.to_string().contains("do not go together"), "{error}");
 }

@@ -125,7 +125,7 @@ async fn the_audience_must_include_this_resource() {
 async fn a_required_scope_is_enforced_with_403() {
     let auth = spawn_auth().await;
     let resource = spawn_resource(&check_token(&auth), |s| {
-        s.resource.required_scope = "write".into()
+        s.resource.required_scope = shared::Scope::parse("write").unwrap()
     })
     .await;
     let answer = resource.hi(&auth.client_token("dev", "11").await).await;

@@ -11,10 +11,11 @@ use shared::{ApiError, ErrorCode};
 
 use std::sync::Arc;
 
-use super::client_directory::ClientDirectory;
-use crate::domain::client::Client;
-use crate::domain::password::Passwords;
 use shared::params::Params;
+
+use super::{ClientDirectory, Passwords};
+use crate::domain::client::Client;
+use crate::stores::ClientStore;
 
 /// Padding is optional in the wild; some clients leave it off.
 const BASIC: GeneralPurpose = GeneralPurpose::new(
@@ -134,73 +135,82 @@ fn form_decode(value: &str) -> Option<String> {
     (!decoded.contains('\u{fffd}')).then(|| decoded.into_owned())
 }
 
-/// The registered client behind the presented credentials.
-///
-/// A confidential client must prove its secret; a public one (no stored secret) is identified by
-/// `client_id` alone and may not present a secret. Unknown clients cost one bcrypt check, like
-/// known ones, and get the same answer.
-pub fn authenticate(
-    clients: &ClientDirectory,
-    passwords: &Passwords,
-    presented: &PresentedClient,
-) -> Result<Arc<Client>, ApiError> {
-    let result = authenticate_once(clients, passwords, presented);
-    match (&result, &presented.form_decoded) {
-        (Err(e), Some(alternative)) if e.code() == ErrorCode::BadClientCredentials => {
-            authenticate_once(clients, passwords, alternative)
-        }
-        _ => result,
+/// Checks presented client credentials against the registrations.
+pub struct ClientAuthenticator<S> {
+    clients: ClientDirectory<S>,
+    passwords: Arc<Passwords>,
+}
+
+impl<S: ClientStore> ClientAuthenticator<S> {
+    pub fn new(clients: ClientDirectory<S>, passwords: Arc<Passwords>) -> Self {
+        Self { clients, passwords }
     }
-}
 
-/// The client, when both its registration and this very secret are already in memory: no
-/// database, no bcrypt. `None` means "check the long way", not "refused".
-pub fn authenticate_from_memory(
-    clients: &ClientDirectory,
-    passwords: &Passwords,
-    presented: &PresentedClient,
-) -> Option<Arc<Client>> {
-    let client = clients.cached(&presented.client_id)?;
-    let known = match presented.secret() {
-        None => client.is_public(),
-        Some(secret) => passwords.is_remembered(&client.client_id, &client.secret, secret),
-    };
-    known.then_some(client)
-}
+    /// The registrations, for the parts that need a client without authenticating it (the
+    /// authorization endpoint).
+    pub fn clients(&self) -> &ClientDirectory<S> {
+        &self.clients
+    }
 
-fn authenticate_once(
-    clients: &ClientDirectory,
-    passwords: &Passwords,
-    presented: &PresentedClient,
-) -> Result<Arc<Client>, ApiError> {
-    // The connection goes back to the pool before the slow bcrypt check.
-    let client = clients.find(&presented.client_id)?;
-    let bad = || ApiError::new(ErrorCode::BadClientCredentials);
-    let busy = |_| ApiError::new(ErrorCode::PasswordChecksBusy);
-    match (client, presented.secret()) {
-        (Some(client), None) if client.is_public() => Ok(client),
-        (Some(client), Some(secret)) => {
-            if passwords
-                .verify_client_secret(&client.client_id, &client.secret, secret)
-                .map_err(busy)?
-            {
-                Ok(client)
-            } else {
-                Err(bad())
+    /// The registered client behind the presented credentials.
+    ///
+    /// A confidential client must prove its secret; a public one (no stored secret) is identified
+    /// by `client_id` alone and may not present a secret. Unknown clients cost one bcrypt check,
+    /// like known ones, and get the same answer. A client whose registration and this very secret
+    /// are in memory is answered at once: no database, no bcrypt.
+    pub async fn authenticate(&self, presented: &PresentedClient) -> Result<Arc<Client>, ApiError> {
+        if let Some(client) = self.remembered(presented) {
+            return Ok(client);
+        }
+        let result = self.authenticate_once(presented).await;
+        match (&result, &presented.form_decoded) {
+            (Err(e), Some(alternative)) if e.code() == ErrorCode::BadClientCredentials => {
+                self.authenticate_once(alternative).await
             }
+            _ => result,
         }
-        (None, Some(secret)) => {
-            passwords.burn_for_client(secret).map_err(busy)?;
-            Err(bad())
+    }
+
+    fn remembered(&self, presented: &PresentedClient) -> Option<Arc<Client>> {
+        let client = self.clients.cached(&presented.client_id)?;
+        let known = match presented.secret() {
+            None => client.is_public(),
+            Some(secret) => self
+                .passwords
+                .is_remembered(&client.client_id, &client.secret, secret),
+        };
+        known.then_some(client)
+    }
+
+    async fn authenticate_once(
+        &self,
+        presented: &PresentedClient,
+    ) -> Result<Arc<Client>, ApiError> {
+        let client = self.clients.find(&presented.client_id).await?;
+        let bad = || ApiError::new(ErrorCode::BadClientCredentials);
+        let Some(secret) = presented.secret() else {
+            return match client {
+                Some(client) if client.is_public() => Ok(client),
+                _ => Err(bad()),
+            };
+        };
+        let stored = client.as_ref().map(|c| &c.secret);
+        let matches = self
+            .passwords
+            .verify_client_secret(&presented.client_id, stored, secret)
+            .await
+            .map_err(|_| ApiError::new(ErrorCode::PasswordChecksBusy))?;
+        match client {
+            Some(client) if matches => Ok(client),
+            _ => Err(bad()),
         }
-        (_, None) => Err(bad()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grants::TOKEN_PARAMS;
+    use crate::token_endpoint::TOKEN_PARAMS;
 
     fn params(body: &str) -> Params {
         Params::parse(body.as_bytes(), TOKEN_PARAMS).unwrap()

@@ -1,16 +1,22 @@
 //! What a token stands for, read from the store: the answer behind Spring's `/oauth/check_token`,
-//! RFC 7662 introspection and the auth server's own resource guard.
+//! RFC 7662 introspection, and the auth server's own resource guard ([`LocalValidator`]).
+//! Introspection needs an authenticated client that `introspection.*` allows (SECURITY item 19).
+
+mod local;
 
 use std::sync::Arc;
 
-use shared::guard::{TokenClaims, TokenValidator, Validation, ValidationFuture};
-use shared::Scope;
+use shared::guard::TokenClaims;
+use shared::{ApiError, ErrorCode, Scope};
 
-use crate::db::tokens::{self, AccessTokenRecord, RefreshTokenRecord};
-use crate::db::{AccessTokenLookups, DbConnection, Store, StoreError};
+pub use local::LocalValidator;
+
+use crate::accounts::{ClientAuthenticator, PresentedClient};
+use crate::db::tokens::{AccessTokenRecord, RefreshTokenRecord};
+use crate::db::{Storage, StoreError};
 use crate::domain::client::{comma_list, Client};
 use crate::domain::clock;
-use crate::domain::token_value;
+use crate::stores::{ClientStore, TokenStore};
 
 /// A stored token, found and judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,29 +66,6 @@ fn judge(expires_at: Option<i64>, active: impl FnOnce() -> ActiveToken) -> Inspe
     }
 }
 
-pub fn access_token(store: &Store, value: &str) -> Result<Inspection, StoreError> {
-    let mut conn = store.conn()?;
-    for key in token_value::stored_keys(value) {
-        if let Some(found) = tokens::find_access(&mut conn, &key)? {
-            return Ok(judge_access(Some(found)));
-        }
-    }
-    Ok(Inspection::Unknown)
-}
-
-/// An access token from the batched lookups; the calling task waits without holding a thread.
-pub async fn access_token_batched(
-    lookups: &AccessTokenLookups,
-    value: &str,
-) -> Result<Inspection, StoreError> {
-    for key in token_value::stored_keys(value) {
-        if let Some(found) = lookups.find(key).await? {
-            return Ok(judge_access(Some(found)));
-        }
-    }
-    Ok(Inspection::Unknown)
-}
-
 fn judge_access(found: Option<AccessTokenRecord>) -> Inspection {
     match found {
         None => Inspection::Unknown,
@@ -110,9 +93,8 @@ fn judge_access(found: Option<AccessTokenRecord>) -> Inspection {
     }
 }
 
-pub fn refresh_token(store: &Store, value: &str) -> Result<Inspection, StoreError> {
-    let found = find_refresh_by_value(&mut *store.conn()?, value)?;
-    Ok(match found {
+fn judge_refresh(found: Option<RefreshTokenRecord>) -> Inspection {
+    match found {
         None
         | Some(RefreshTokenRecord {
             rotated_at: Some(_),
@@ -130,37 +112,22 @@ pub fn refresh_token(store: &Store, value: &str) -> Result<Inspection, StoreErro
             ),
             issued_at: record.issued_at,
         }),
-    })
+    }
 }
 
-/// The refresh token `value` stands for, under whichever of its keys it is stored.
-pub fn find_refresh_by_value(
-    conn: &mut DbConnection,
-    value: &str,
-) -> Result<Option<RefreshTokenRecord>, StoreError> {
-    for key in token_value::stored_keys(value) {
-        if let Some(found) = tokens::find_refresh(conn, &key)? {
-            return Ok(Some(found));
-        }
-    }
-    Ok(None)
+/// An access token, found and judged.
+pub async fn access_token(store: &impl TokenStore, value: &str) -> Result<Inspection, StoreError> {
+    Ok(judge_access(store.access_token(value).await?))
 }
 
 /// Who may introspect (`introspection.authorities` and `introspection.clients`).
 #[derive(Debug, Clone)]
 pub struct IntrospectionPolicy {
-    authorities: Vec<String>,
-    clients: Vec<String>,
+    pub authorities: Vec<String>,
+    pub clients: Vec<String>,
 }
 
 impl IntrospectionPolicy {
-    pub fn new(authorities: &str, clients: &str) -> Self {
-        Self {
-            authorities: comma_list(Some(authorities)),
-            clients: comma_list(Some(clients)),
-        }
-    }
-
     pub fn allows(&self, client: &Client) -> bool {
         self.clients.contains(&client.client_id)
             || client
@@ -170,25 +137,60 @@ impl IntrospectionPolicy {
     }
 }
 
-/// The auth server's own guard asks its store through the batched lookups.
-pub struct LocalValidator {
-    lookups: Arc<AccessTokenLookups>,
+/// Which store to look in first (RFC 7662 §2.1 `token_type_hint`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// Spring's `check_token`: access tokens only.
+    AccessOnly,
+    AccessFirst,
+    RefreshFirst,
 }
 
-impl LocalValidator {
-    pub fn new(lookups: Arc<AccessTokenLookups>) -> Arc<Self> {
-        Arc::new(Self { lookups })
+pub struct Introspection<S = Storage> {
+    store: S,
+    clients: Arc<ClientAuthenticator<S>>,
+    policy: IntrospectionPolicy,
+}
+
+impl<S: ClientStore + TokenStore> Introspection<S> {
+    pub fn new(
+        store: S,
+        clients: Arc<ClientAuthenticator<S>>,
+        policy: IntrospectionPolicy,
+    ) -> Self {
+        Self {
+            store,
+            clients,
+            policy,
+        }
     }
-}
 
-impl TokenValidator for LocalValidator {
-    fn validate<'a>(&'a self, token: &'a str) -> ValidationFuture<'a> {
-        Box::pin(async move {
-            Ok(match access_token_batched(&self.lookups, token).await? {
-                Inspection::Active(active) => Validation::Active(Arc::new(active.claims)),
-                Inspection::Expired => Validation::Expired,
-                Inspection::Unknown => Validation::Invalid,
-            })
+    /// What `token` stands for, asked by the presented client.
+    pub async fn inspect(
+        &self,
+        presented: &PresentedClient,
+        token: &str,
+        lookup: Lookup,
+    ) -> Result<Inspection, ApiError> {
+        let client = self.clients.authenticate(presented).await?;
+        // Introspection requires client *authentication*, which a public client, known by its id
+        // alone, cannot give.
+        if client.is_public() || !self.policy.allows(&client) {
+            return Err(ApiError::new(ErrorCode::IntrospectionDenied));
+        }
+        let access = || access_token(&self.store, token);
+        let refresh =
+            || async { Ok::<_, StoreError>(judge_refresh(self.store.refresh_token(token).await?)) };
+        Ok(match lookup {
+            Lookup::AccessOnly => access().await?,
+            Lookup::AccessFirst => match access().await? {
+                Inspection::Unknown => refresh().await?,
+                found => found,
+            },
+            Lookup::RefreshFirst => match refresh().await? {
+                Inspection::Unknown => access().await?,
+                found => found,
+            },
         })
     }
 }

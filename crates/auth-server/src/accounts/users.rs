@@ -1,0 +1,84 @@
+//! Checking a resource owner's username and password: the login form and the password grant share
+//! this, and its brute-force limits (SECURITY item 17), so a guesser cannot split guesses between
+//! them.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use shared::{ApiError, ErrorCode};
+
+use super::passwords::{Busy, Passwords};
+use crate::domain::sign_in_throttle::SignInThrottle;
+use crate::domain::user::User;
+use crate::stores::UserStore;
+
+pub struct UserAuthenticator<S> {
+    store: S,
+    passwords: Arc<Passwords>,
+    throttle: SignInThrottle,
+}
+
+impl<S: UserStore> UserAuthenticator<S> {
+    pub fn new(store: S, passwords: Arc<Passwords>, throttle: SignInThrottle) -> Self {
+        Self {
+            store,
+            passwords,
+            throttle,
+        }
+    }
+
+    /// The user, if the password is right and the account usable, unless this account or the
+    /// address `from` has failed too often lately: then 429, before any bcrypt work.
+    pub async fn sign_in(
+        &self,
+        from: Option<IpAddr>,
+        username: &str,
+        password: &str,
+    ) -> Result<User, ApiError> {
+        let attempt = self.throttle.begin(username, from).map_err(locked)?;
+        match self.check_password(username, password).await {
+            Ok(user) => attempt.succeeded().map(|()| user).map_err(locked),
+            Err(error) if error.code() == ErrorCode::BadCredentials => {
+                attempt.failed().map_err(locked)?;
+                Err(error)
+            }
+            // The right password for a disabled account: in a burst past the limit, answered like
+            // every other attempt there.
+            Err(error) if error.code() == ErrorCode::UserDisabled => match attempt.locked() {
+                Some(wait) => Err(locked(wait)),
+                None => Err(error),
+            },
+            // Not a verdict on the password (database down, bcrypt busy).
+            Err(error) => Err(error),
+        }
+    }
+
+    /// An unknown user costs the same bcrypt work as a wrong password (SECURITY item 15). The
+    /// password is checked before the account state, so only someone who knows it learns that the
+    /// account is disabled.
+    async fn check_password(&self, username: &str, password: &str) -> Result<User, ApiError> {
+        let user = self.store.user(username).await?;
+        let matches = self
+            .passwords
+            .verify(user.as_ref().map(|u| &u.password), password)
+            .await
+            .map_err(|Busy| ApiError::new(ErrorCode::PasswordChecksBusy))?;
+        match user {
+            Some(user) if matches && !user.enabled => Err(ApiError::new(ErrorCode::UserDisabled)),
+            Some(user) if matches && user.may_sign_in() => Ok(user),
+            _ => Err(ApiError::new(ErrorCode::BadCredentials)),
+        }
+    }
+
+    /// The user a session or grant stands for, if it still exists and may sign in.
+    pub async fn current(&self, username: &str) -> Result<Option<User>, ApiError> {
+        Ok(self.store.user(username).await?.filter(User::may_sign_in))
+    }
+}
+
+/// 429 with how long to wait, in whole seconds rounded up.
+fn locked(wait: Duration) -> ApiError {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    ApiError::new(ErrorCode::TooManyFailedSignIns).with_retry_after(seconds)
+}

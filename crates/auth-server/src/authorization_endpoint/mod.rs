@@ -1,0 +1,412 @@
+//! The authorization endpoint (RFC 6749 §4.1.1–§4.1.2, §4.2.1–§4.2.2), with no HTTP in sight:
+//! validate the request, have the user sign in, ask for approval unless it is given already, then
+//! issue a code or (implicit) a token and send the browser back to the client. Every step ends in
+//! one [`Decision`]; the web layer turns it into a page or a redirect.
+
+mod consent;
+mod request;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use shared::params::Params;
+use shared::{ApiError, ErrorCode, Scope};
+
+pub use request::{AuthorizationRequest, ResponseType, AUTHORIZE_PARAMS};
+
+use crate::accounts::{ClientAuthenticator, UserAuthenticator};
+use crate::db::tokens::Stored;
+use crate::db::Storage;
+use crate::domain::client::Client;
+use crate::domain::grant_type::GrantType;
+use crate::domain::user::User;
+use crate::issuing::{CodeGrant, Grant, Issuer, Joining, RefreshPlan, Subject};
+use crate::stores::{ApprovalStore, ClientStore, TokenStore, UserStore};
+
+/// Where an authorization request goes next.
+#[derive(Debug)]
+pub enum Decision {
+    /// Nobody usable is signed in: sign in, then come back with the same request.
+    SignIn { client_id: String },
+    /// Ask the user; the request waits in the session.
+    Ask(Box<AuthorizationRequest>),
+    /// Back to the client: a code, a token, or an error with the request's `state`.
+    Redirect(String),
+    /// Shown to the user and never redirected: an unknown client, an untrusted redirect URI, or a
+    /// failure of ours.
+    ErrorPage(ApiError),
+}
+
+/// The user's answer on the approval page.
+#[derive(Debug)]
+pub enum Choice {
+    Deny,
+    Approve(Scope),
+}
+
+pub struct AuthorizationEndpoint<S = Storage> {
+    store: S,
+    clients: Arc<ClientAuthenticator<S>>,
+    users: Arc<UserAuthenticator<S>>,
+    issuer: Issuer,
+}
+
+impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpoint<S> {
+    pub fn new(
+        store: S,
+        clients: Arc<ClientAuthenticator<S>>,
+        users: Arc<UserAuthenticator<S>>,
+        issuer: Issuer,
+    ) -> Self {
+        Self {
+            store,
+            clients,
+            users,
+            issuer,
+        }
+    }
+
+    /// `GET /oauth/authorize` from a browser in which `signed_in` is signed in (if anyone).
+    pub async fn authorize(&self, params: &Params, signed_in: Option<&str>) -> Decision {
+        let (request, client) = match self.validate(params).await {
+            Ok(valid) => valid,
+            Err(decision) => return decision,
+        };
+        let user = match signed_in {
+            None => None,
+            Some(username) => match self.users.current(username).await {
+                Ok(user) => user,
+                Err(error) => return Decision::ErrorPage(error),
+            },
+        };
+        let Some(user) = user else {
+            return Decision::SignIn {
+                client_id: request.client_id,
+            };
+        };
+        match self.is_preapproved(&request, &client, &user.username).await {
+            Ok(true) => {
+                let approved = request.scope();
+                self.issue(&request, &client, &user, &approved).await
+            }
+            Ok(false) => Decision::Ask(Box::new(request)),
+            Err(error) => Decision::ErrorPage(error),
+        }
+    }
+
+    /// The user's `choice` on `request`, the one the approval page showed.
+    pub async fn decide(
+        &self,
+        request: &AuthorizationRequest,
+        username: &str,
+        choice: Choice,
+    ) -> Decision {
+        let approved = match choice {
+            Choice::Deny => {
+                return request.error_redirect(&ApiError::new(ErrorCode::AccessDenied));
+            }
+            Choice::Approve(scope) => scope,
+        };
+        // Checked again against the registration as it is now, not as remembered: it may have
+        // changed while the user decided.
+        let client = match self.clients.clients().reload(&request.client_id).await {
+            Ok(Some(client)) if request.still_fits(&client) => client,
+            Ok(_) => return Decision::ErrorPage(ApiError::new(ErrorCode::UnknownClient)),
+            Err(error) => return Decision::ErrorPage(error.into()),
+        };
+        let user = match self.users.current(username).await {
+            Ok(Some(user)) => user,
+            Ok(None) => return Decision::ErrorPage(ApiError::new(ErrorCode::BadCredentials)),
+            Err(error) => return Decision::ErrorPage(error),
+        };
+        if !approved.is_empty() {
+            if let Err(error) = self.remember(request, &user.username, &approved).await {
+                return Decision::ErrorPage(error);
+            }
+        }
+        self.issue(request, &client, &user, &approved).await
+    }
+
+    /// `POST /login`: the same check, and the same limits, as the password grant's.
+    pub async fn sign_in(
+        &self,
+        from: Option<IpAddr>,
+        username: &str,
+        password: &str,
+    ) -> Result<User, ApiError> {
+        self.users.sign_in(from, username, password).await
+    }
+
+    /// The client first, then its redirect URI, then everything else (see [`request`]).
+    async fn validate(
+        &self,
+        params: &Params,
+    ) -> Result<(AuthorizationRequest, Arc<Client>), Decision> {
+        let client = match params.get("client_id") {
+            Some(id) => self.clients.clients().find(id).await,
+            None => Ok(None),
+        };
+        let client = match client {
+            Ok(Some(client)) => client,
+            Ok(None) => return Err(Decision::ErrorPage(ApiError::new(ErrorCode::UnknownClient))),
+            Err(error) => return Err(Decision::ErrorPage(error.into())),
+        };
+        let request = AuthorizationRequest::validate(params, &client)?;
+        Ok((request, client))
+    }
+
+    /// Issues what the request asked for, for `user` and the `approved` scope: a code in the query,
+    /// or an access token in the fragment.
+    async fn issue(
+        &self,
+        request: &AuthorizationRequest,
+        client: &Client,
+        user: &User,
+        approved: &Scope,
+    ) -> Decision {
+        if approved.is_empty() {
+            return request.error_redirect(&ApiError::new(ErrorCode::AccessDenied));
+        }
+        let issued = match request.response_type {
+            ResponseType::Code => self.issue_code(request, client, user, approved).await,
+            ResponseType::Token => self.issue_token(request, client, user, approved).await,
+        };
+        issued.unwrap_or_else(Decision::ErrorPage)
+    }
+
+    async fn issue_code(
+        &self,
+        request: &AuthorizationRequest,
+        client: &Client,
+        user: &User,
+        approved: &Scope,
+    ) -> Result<Decision, ApiError> {
+        let code = self.issuer.mint_code(CodeGrant {
+            client,
+            user,
+            scope: approved,
+            redirect_uri: request
+                .redirect_uri_given
+                .then(|| request.redirect_uri.clone()),
+            code_challenge: request.code_challenge.clone(),
+            code_challenge_method: request.code_challenge_method.clone(),
+        });
+        self.store.store_code(code.record).await?;
+        Ok(request.redirect(&[("code", &code.value)]))
+    }
+
+    /// §4.2.2: no refresh token, and only in the fragment.
+    async fn issue_token(
+        &self,
+        request: &AuthorizationRequest,
+        client: &Client,
+        user: &User,
+        approved: &Scope,
+    ) -> Result<Decision, ApiError> {
+        let grant = Grant {
+            client,
+            subject: &Subject::user(user),
+            scope: approved,
+            grant_type: GrantType::Implicit,
+        };
+        let issued = self
+            .issuer
+            .mint(&grant, Joining::NewGrant, RefreshPlan::None);
+        if self.store.store_tokens(issued.tokens).await? != Stored::Stored {
+            return Err(ApiError::internal("a new grant was refused"));
+        }
+        let token = issued.response;
+        let expires_in = token.expires_in.map(|s| s.to_string());
+        let mut params = vec![
+            ("access_token", token.access_token.as_str()),
+            ("token_type", token.token_type.as_str()),
+        ];
+        if let Some(expires_in) = &expires_in {
+            params.push(("expires_in", expires_in));
+        }
+        // Required only when it differs from what was asked.
+        if approved != &request.scope() {
+            params.push(("scope", &token.scope));
+        }
+        Ok(request.redirect(&params))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::passwords::CheckSettings;
+    use crate::accounts::{ClientDirectory, Passwords};
+    use crate::domain::client::tests::client;
+    use crate::domain::sign_in_throttle::SignInThrottle;
+    use crate::settings::Settings;
+    use crate::stores::memory::MemoryStore;
+
+    const REDIRECT: &str = "https://app.example/cb";
+
+    fn endpoint(store: &MemoryStore) -> AuthorizationEndpoint<MemoryStore> {
+        let settings = Settings::defaults();
+        let passwords = Arc::new(Passwords::new(&CheckSettings::for_tools(4)).unwrap());
+        AuthorizationEndpoint::new(
+            store.clone(),
+            Arc::new(ClientAuthenticator::new(
+                ClientDirectory::new(store.clone(), 0, 10),
+                passwords.clone(),
+            )),
+            Arc::new(UserAuthenticator::new(
+                store.clone(),
+                passwords,
+                SignInThrottle::new(&settings.brute_force.limits()),
+            )),
+            Issuer::new(settings.tokens),
+        )
+    }
+
+    fn store() -> MemoryStore {
+        let store = MemoryStore::default();
+        store.add_client(client("dev", |_| {}));
+        store.add_user("admin", "123456", &["ROLE_USER"]);
+        store
+    }
+
+    fn params(query: &str) -> Params {
+        Params::parse(query.as_bytes(), AUTHORIZE_PARAMS).unwrap()
+    }
+
+    fn code_request(extra: &str) -> Params {
+        params(&format!(
+            "response_type=code&client_id=dev&redirect_uri={REDIRECT}&state=xyz{extra}"
+        ))
+    }
+
+    fn redirect_params(decision: Decision) -> std::collections::HashMap<String, String> {
+        let Decision::Redirect(location) = decision else {
+            panic!("not a redirect: {decision:?}")
+        };
+        assert!(location.starts_with(REDIRECT), "{location}");
+        let url = url::Url::parse(&location).unwrap();
+        let encoded = url
+            .fragment()
+            .or(url.query())
+            .unwrap_or_default()
+            .to_owned();
+        form_urlencoded::parse(encoded.as_bytes())
+            .into_owned()
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn sign_in_then_ask_then_a_code_and_the_approval_is_remembered() {
+        let store = store();
+        let endpoint = endpoint(&store);
+        let request = code_request("");
+        assert!(matches!(
+            endpoint.authorize(&request, None).await,
+            Decision::SignIn { client_id } if client_id == "dev"
+        ));
+        let Decision::Ask(asked) = endpoint.authorize(&request, Some("admin")).await else {
+            panic!("the user is asked")
+        };
+        assert_eq!(asked.scope, ["app", "read"]);
+        let approved = Choice::Approve(asked.approved(None));
+        let landed = redirect_params(endpoint.decide(&asked, "admin", approved).await);
+        assert_eq!(landed["state"], "xyz");
+        assert_eq!(store.state().codes.len(), 1);
+        assert!(store.state().codes.values().all(|c| c.scope == "app,read"));
+        // Remembered: the next request goes straight back with a code.
+        let again = redirect_params(endpoint.authorize(&request, Some("admin")).await);
+        assert!(again.contains_key("code"));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_client_or_an_unregistered_redirect_uri_is_a_page_never_a_redirect() {
+        let endpoint = endpoint(&store());
+        for query in [
+            "response_type=code&client_id=ghost".to_owned(),
+            "response_type=code&client_id=dev&redirect_uri=https://evil.example/cb".to_owned(),
+            format!("response_type=code&client_id=dev&redirect_uri={REDIRECT}/x"),
+        ] {
+            let decision = endpoint.authorize(&params(&query), Some("admin")).await;
+            assert!(
+                matches!(decision, Decision::ErrorPage(_)),
+                "{query}: {decision:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn later_errors_go_back_to_the_client_with_state() {
+        let endpoint = endpoint(&store());
+        for (extra, error) in [
+            ("&scope=admin", "invalid_scope"),
+            ("&code_challenge=short", "invalid_request"),
+        ] {
+            let landed = redirect_params(endpoint.authorize(&code_request(extra), None).await);
+            assert_eq!(landed["error"], error, "{extra}");
+            assert_eq!(landed["state"], "xyz");
+        }
+        let wrong_type = params(&format!(
+            "response_type=magic&client_id=dev&redirect_uri={REDIRECT}&state=xyz"
+        ));
+        let landed = redirect_params(endpoint.authorize(&wrong_type, None).await);
+        assert_eq!(landed["error"], "unsupported_response_type");
+    }
+
+    #[tokio::test]
+    async fn deny_or_no_scope_is_access_denied_and_issues_nothing() {
+        let store = store();
+        let endpoint = endpoint(&store);
+        let Decision::Ask(asked) = endpoint.authorize(&code_request(""), Some("admin")).await
+        else {
+            panic!()
+        };
+        for choice in [Choice::Deny, Choice::Approve(Scope::default())] {
+            let landed = redirect_params(endpoint.decide(&asked, "admin", choice).await);
+            assert_eq!(landed["error"], "access_denied");
+        }
+        assert!(store.state().codes.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_registration_changed_while_the_user_decided_is_honoured() {
+        let store = store();
+        let endpoint = endpoint(&store);
+        let Decision::Ask(asked) = endpoint.authorize(&code_request(""), Some("admin")).await
+        else {
+            panic!()
+        };
+        store
+            .state()
+            .clients
+            .get_mut("dev")
+            .unwrap()
+            .redirect_uris
+            .clear();
+        let decision = endpoint
+            .decide(&asked, "admin", Choice::Approve(asked.scope()))
+            .await;
+        assert!(matches!(decision, Decision::ErrorPage(_)), "{decision:?}");
+        assert!(store.state().codes.is_empty());
+    }
+
+    #[tokio::test]
+    async fn implicit_puts_a_token_in_the_fragment_and_no_refresh_token() {
+        let store = store();
+        store.add_client(client("spa", |c| c.autoapprove = Some("true".into())));
+        let endpoint = endpoint(&store);
+        let request = params(&format!(
+            "response_type=token&client_id=spa&redirect_uri={REDIRECT}&state=s&scope=read"
+        ));
+        let Decision::Redirect(location) = endpoint.authorize(&request, Some("admin")).await else {
+            panic!("auto-approved")
+        };
+        let url = url::Url::parse(&location).unwrap();
+        assert_eq!(url.query(), None, "{location}");
+        let fragment = redirect_params(Decision::Redirect(location.clone()));
+        assert_eq!(fragment["token_type"], "bearer");
+        assert!(!fragment.contains_key("refresh_token"));
+        assert!(!fragment.contains_key("scope"), "granted as asked");
+        assert!(store.state().refresh.is_empty());
+        assert_eq!(store.state().access.len(), 1);
+    }
+}
