@@ -337,6 +337,27 @@ impl Process {
         self.child.wait().expect("reaped");
     }
 
+    /// SIGTERM, as `docker stop`, systemd and Kubernetes send it; does not wait.
+    pub fn terminate(&self) {
+        // SAFETY: a plain system call sending a signal to our own child.
+        let sent = unsafe { libc::kill(self.pid(), libc::SIGTERM) };
+        assert_eq!(sent, 0, "SIGTERM: {}", std::io::Error::last_os_error());
+    }
+
+    /// Waits up to `patience` for the process to exit; its status, or `None` if it still runs.
+    pub async fn exited_within(&mut self, patience: Duration) -> Option<std::process::ExitStatus> {
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if started.elapsed() > patience {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
