@@ -256,14 +256,14 @@ for _ in $(seq 1 30); do
     compose logs --no-color auth-server 2>&1 | grep -q 'does not answer yet' && break
     sleep 1
 done
-compose logs --no-color auth-server 2>&1 | grep 'does not answer yet' | head -2 | cut -c1-200 | sed 's/^/    /'
+compose logs --no-color auth-server 2>&1 | grep 'does not answer yet' | head -2 | cut -c1-260 | sed 's/^/    /'
 compose logs --no-color auth-server 2>&1 | grep -q 'does not answer yet' \
     || fail "the auth server did not say that it waits for its database"
 
 # --- 6. the stack -----------------------------------------------------------------------------------
 step "docker-compose up --build -d"
 started=$SECONDS
-compose up --build -d 2>&1 | tee "$work/up.log" | grep -vE '^ ---> |^Step |^Removing intermediate' | sed 's/^/    /'
+compose up --build -d 2>&1 | tee "$work/up.log" | grep -vE '^ ---> |^Step |^Removing intermediate|^\s*$' | sed 's/^/    /'
 for service in postgres auth-server resource-server; do wait_healthy "$service"; done
 figure "stack healthy $((SECONDS - started)) s after up (build cached)"
 if [ "$(compose ps -q auth-server)" != "$auth_id" ] \
