@@ -1,28 +1,13 @@
 //! `/oauth/authorize` with the login and approval pages (RFC 6749 §4.1.1–§4.2.2). SECURITY.md
 //! items 1–5 are proven in security.rs.
 
-use crate::helpers::{params_of, spawn_app, Backend};
-use crate::on_both_backends;
-
-on_both_backends!(
-    the_documented_walkthrough_ends_with_a_code_and_tokens,
-    approvals_are_remembered_for_a_month_and_asked_again_when_expired,
-    autoapprove_skips_the_approval_page,
-    deny_and_approving_nothing_redirect_access_denied,
-    a_partial_approval_narrows_the_scope_and_is_remembered_per_scope,
-    a_user_disabled_after_signing_in_must_sign_in_again,
-    an_approval_only_approves_the_request_its_page_showed,
-    a_double_submitted_approval_never_fails,
-    codes_are_stored_only_as_hashes,
-);
+use test_support::{on_both_backends, params_of, TestApp};
 
 const WALKTHROUGH: &str =
     "response_type=code&client_id=dev&redirect_uri=http://www.baidu.com&state=xyz";
 
-async fn the_documented_walkthrough_ends_with_a_code_and_tokens(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn the_documented_walkthrough_ends_with_a_code_and_tokens(app: TestApp) {
     let browser = app.browser();
     let first = browser.authorize(WALKTHROUGH).await;
     assert_eq!((first.status, first.header("location")), (303, "/login"));
@@ -86,10 +71,8 @@ async fn the_documented_walkthrough_ends_with_a_code_and_tokens(backend: Backend
     basic.field("access_token");
 }
 
-async fn approvals_are_remembered_for_a_month_and_asked_again_when_expired(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn approvals_are_remembered_for_a_month_and_asked_again_when_expired(app: TestApp) {
     let browser = app.browser();
     browser.code_for(WALKTHROUGH).await;
     let again = browser.authorize(WALKTHROUGH).await;
@@ -128,10 +111,8 @@ async fn approvals_are_remembered_for_a_month_and_asked_again_when_expired(backe
     );
 }
 
-async fn autoapprove_skips_the_approval_page(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn autoapprove_skips_the_approval_page(app: TestApp) {
     for (id, autoapprove, asked) in [
         ("auto", "true", false),
         ("pattern", "ap+,read", false),
@@ -158,10 +139,8 @@ async fn autoapprove_skips_the_approval_page(backend: Backend) {
     }
 }
 
-async fn deny_and_approving_nothing_redirect_access_denied(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn deny_and_approving_nothing_redirect_access_denied(app: TestApp) {
     let browser = app.browser();
     browser.sign_in("admin", "123456").await;
     browser.authorize(WALKTHROUGH).await;
@@ -183,10 +162,8 @@ async fn deny_and_approving_nothing_redirect_access_denied(backend: Backend) {
     );
 }
 
-async fn a_partial_approval_narrows_the_scope_and_is_remembered_per_scope(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_partial_approval_narrows_the_scope_and_is_remembered_per_scope(app: TestApp) {
     app.add_client("two", "authorization_code", |row| {
         row.web_server_redirect_uri = Some("https://client.example/cb".into());
     });
@@ -224,10 +201,8 @@ async fn a_partial_approval_narrows_the_scope_and_is_remembered_per_scope(backen
     );
 }
 
-async fn a_user_disabled_after_signing_in_must_sign_in_again(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_user_disabled_after_signing_in_must_sign_in_again(app: TestApp) {
     let browser = app.browser();
     browser.sign_in("admin", "123456").await;
     {
@@ -253,10 +228,8 @@ async fn a_user_disabled_after_signing_in_must_sign_in_again(backend: Backend) {
 
 /// A forged navigation replaces the request waiting for approval; the victim's click on the page
 /// that named `dev` must not approve the attacker's client.
-async fn an_approval_only_approves_the_request_its_page_showed(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn an_approval_only_approves_the_request_its_page_showed(app: TestApp) {
     app.add_client("evil", "authorization_code", |row| {
         row.web_server_redirect_uri = Some("https://evil.example/cb".into())
     });
@@ -265,8 +238,8 @@ async fn an_approval_only_approves_the_request_its_page_showed(backend: Backend)
     victim.authorize(WALKTHROUGH).await;
     let page = victim.get("/oauth/confirm_access").await;
     let (csrf, id) = (
-        crate::helpers::csrf_of(&page.body),
-        crate::helpers::field_of(&page.body, "authorization_id"),
+        test_support::csrf_of(&page.body),
+        test_support::field_of(&page.body, "authorization_id"),
     );
     // The attacker makes the victim's browser open another authorization request.
     victim
@@ -309,18 +282,16 @@ async fn an_approval_only_approves_the_request_its_page_showed(backend: Backend)
     );
 }
 
-async fn a_double_submitted_approval_never_fails(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_double_submitted_approval_never_fails(app: TestApp) {
     let browser = app.browser();
     browser.sign_in("admin", "123456").await;
     for _ in 0..4 {
         browser.authorize(WALKTHROUGH).await;
         let page = browser.get("/oauth/confirm_access").await;
         let (csrf, id) = (
-            crate::helpers::csrf_of(&page.body),
-            crate::helpers::field_of(&page.body, "authorization_id"),
+            test_support::csrf_of(&page.body),
+            test_support::field_of(&page.body, "authorization_id"),
         );
         let form = [
             ("user_oauth_approval", "true"),
@@ -344,10 +315,8 @@ async fn a_double_submitted_approval_never_fails(backend: Backend) {
     }
 }
 
-async fn codes_are_stored_only_as_hashes(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn codes_are_stored_only_as_hashes(app: TestApp) {
     let code = params_of(&app.browser().code_for(WALKTHROUGH).await)["code"].clone();
     let stored = auth_server::db::codes::find(
         &mut app.store.conn().unwrap(),

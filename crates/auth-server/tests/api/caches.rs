@@ -7,16 +7,9 @@ use std::time::Duration;
 
 use auth_server::domain::token_value::hash;
 
-use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp};
-use crate::on_both_backends;
+use test_support::{on_both_backends, spawn_app_with, Backend, TestApp};
 
-on_both_backends!(
-    a_remembered_client_answers_exactly_like_a_fresh_one,
-    a_changed_secret_or_registration_is_seen_within_the_cache_window,
-    every_token_of_a_burst_is_committed_before_its_answer,
-);
-
-async fn cc(app: &TestApp, secret: &str, scope: Option<&str>) -> crate::helpers::Answer {
+async fn cc(app: &TestApp, secret: &str, scope: Option<&str>) -> test_support::Answer {
     let mut form = vec![("grant_type", "client_credentials")];
     if let Some(scope) = scope {
         form.push(("scope", scope));
@@ -24,10 +17,8 @@ async fn cc(app: &TestApp, secret: &str, scope: Option<&str>) -> crate::helpers:
     app.token_basic(("svc", secret), &form).await
 }
 
-async fn a_remembered_client_answers_exactly_like_a_fresh_one(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_remembered_client_answers_exactly_like_a_fresh_one(app: TestApp) {
     app.add_client("svc", "client_credentials", |row| {
         row.access_token_validity = Some(600)
     });
@@ -64,10 +55,8 @@ async fn a_remembered_client_answers_exactly_like_a_fresh_one(backend: Backend) 
     );
 }
 
-async fn a_changed_secret_or_registration_is_seen_within_the_cache_window(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.security.client_cache_seconds = 1).await else {
-        return;
-    };
+#[on_both_backends(|s| s.security.client_cache_seconds = 1)]
+async fn a_changed_secret_or_registration_is_seen_within_the_cache_window(app: TestApp) {
     app.add_client("svc", "client_credentials", |_| {});
     assert_eq!(cc(&app, "s3cret", None).await.status, 200);
     {
@@ -89,10 +78,8 @@ async fn a_changed_secret_or_registration_is_seen_within_the_cache_window(backen
     assert_eq!(rotated.json()["scope"], "read", "{}", rotated.body);
 }
 
-async fn every_token_of_a_burst_is_committed_before_its_answer(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn every_token_of_a_burst_is_committed_before_its_answer(app: TestApp) {
     app.add_client("svc", "client_credentials", |_| {});
     cc(&app, "s3cret", None).await.field("access_token");
     let answers = futures_util::future::join_all((0..200).map(|_| cc(&app, "s3cret", None))).await;

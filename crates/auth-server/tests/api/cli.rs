@@ -3,10 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use crate::helpers::{start, test_settings, Backend, TestDb};
-use crate::on_both_backends;
-
-on_both_backends!(clients_and_users_managed_from_the_cli_get_tokens);
+use test_support::{on_both_backends, start, test_settings, Backend, TestDb};
 
 const BIN: &str = env!("CARGO_BIN_EXE_auth-server");
 
@@ -52,6 +49,7 @@ pub(crate) fn fails(url: &str, args: &[&str], code: i32, message: &str) {
     );
 }
 
+#[on_both_backends]
 async fn clients_and_users_managed_from_the_cli_get_tokens(backend: Backend) {
     let Some((db, url)) = TestDb::create(backend) else {
         return;

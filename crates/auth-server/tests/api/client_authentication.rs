@@ -1,22 +1,9 @@
 //! RFC 6749 §2.3: who may ask the token endpoint, and how.
 
-use crate::helpers::{answer, spawn_app, Backend};
-use crate::on_both_backends;
+use test_support::{answer, on_both_backends, TestApp};
 
-on_both_backends!(
-    a_bad_secret_or_unknown_client_is_401_bad_client_credentials,
-    no_client_authentication_is_401_with_a_basic_challenge,
-    basic_and_form_credentials_together_are_invalid_request,
-    a_malformed_basic_header_is_401,
-    a_grant_the_client_is_not_registered_for_is_unauthorized_client,
-    form_encoded_basic_credentials_work_as_rfc_6749_asks,
-    a_public_client_may_not_present_a_secret,
-);
-
-async fn a_bad_secret_or_unknown_client_is_401_bad_client_credentials(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_bad_secret_or_unknown_client_is_401_bad_client_credentials(app: TestApp) {
     for (id, secret) in [("dev", "12"), ("dev", ""), ("nobody", "11")] {
         let basic = app
             .token_basic((id, secret), &[("grant_type", "client_credentials")])
@@ -36,19 +23,15 @@ async fn a_bad_secret_or_unknown_client_is_401_bad_client_credentials(backend: B
     }
 }
 
-async fn no_client_authentication_is_401_with_a_basic_challenge(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn no_client_authentication_is_401_with_a_basic_challenge(app: TestApp) {
     let answer = app.token(&[("grant_type", "client_credentials")]).await;
     answer.assert_error(401, "invalid_client", "Client authentication is required");
     assert!(answer.header("www-authenticate").starts_with("Basic "));
 }
 
-async fn basic_and_form_credentials_together_are_invalid_request(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn basic_and_form_credentials_together_are_invalid_request(app: TestApp) {
     app.token_basic(
         ("dev", "11"),
         &[
@@ -88,10 +71,8 @@ async fn basic_and_form_credentials_together_are_invalid_request(backend: Backen
     );
 }
 
-async fn a_malformed_basic_header_is_401(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_malformed_basic_header_is_401(app: TestApp) {
     for header in ["Basic %%%", "Basic ZGV2", "Basic /w=="] {
         let response = app
             .http
@@ -109,10 +90,8 @@ async fn a_malformed_basic_header_is_401(backend: Backend) {
     }
 }
 
-async fn a_grant_the_client_is_not_registered_for_is_unauthorized_client(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_grant_the_client_is_not_registered_for_is_unauthorized_client(app: TestApp) {
     app.add_client("cc-only", "client_credentials", |_| {});
     app.token_basic(
         ("cc-only", "s3cret"),
@@ -143,10 +122,8 @@ async fn a_grant_the_client_is_not_registered_for_is_unauthorized_client(backend
     );
 }
 
-async fn form_encoded_basic_credentials_work_as_rfc_6749_asks(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn form_encoded_basic_credentials_work_as_rfc_6749_asks(app: TestApp) {
     app.add_client("odd", "client_credentials", |row| {
         row.client_secret = Some("{noop}p+w%d:x".into())
     });
@@ -165,10 +142,8 @@ async fn form_encoded_basic_credentials_work_as_rfc_6749_asks(backend: Backend) 
     assert_eq!(encoded.status, 200, "{}", encoded.body);
 }
 
-async fn a_public_client_may_not_present_a_secret(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_public_client_may_not_present_a_secret(app: TestApp) {
     app.add_client("spa", "refresh_token", |row| row.client_secret = None);
     app.token(&[
         ("grant_type", "refresh_token"),

@@ -1,21 +1,9 @@
 //! RFC 6749 §4.4, as the curl lines use it.
 
-use crate::helpers::{spawn_app, Backend};
-use crate::on_both_backends;
+use test_support::{on_both_backends, TestApp};
 
-on_both_backends!(
-    form_authentication_at_both_paths_answers_springs_json,
-    basic_authentication_gets_a_token,
-    a_requested_subset_of_the_scope_is_granted,
-    a_scope_the_client_does_not_have_is_refused,
-    validity_comes_from_the_client_or_springs_default,
-    a_public_client_cannot_use_client_credentials,
-);
-
-async fn form_authentication_at_both_paths_answers_springs_json(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn form_authentication_at_both_paths_answers_springs_json(app: TestApp) {
     for path in ["/oauth/token", "/oauth2/token"] {
         let answer = app
             .post_form(
@@ -47,10 +35,8 @@ async fn form_authentication_at_both_paths_answers_springs_json(backend: Backend
     }
 }
 
-async fn basic_authentication_gets_a_token(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn basic_authentication_gets_a_token(app: TestApp) {
     let answer = app
         .token_basic(("dev", "11"), &[("grant_type", "client_credentials")])
         .await;
@@ -66,10 +52,8 @@ async fn basic_authentication_gets_a_token(backend: Backend) {
     );
 }
 
-async fn a_requested_subset_of_the_scope_is_granted(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_requested_subset_of_the_scope_is_granted(app: TestApp) {
     app.add_client("svc", "client_credentials", |_| {});
     let both = app
         .token_basic(("svc", "s3cret"), &[("grant_type", "client_credentials")])
@@ -84,10 +68,8 @@ async fn a_requested_subset_of_the_scope_is_granted(backend: Backend) {
     assert_eq!(one.json()["scope"], "read");
 }
 
-async fn a_scope_the_client_does_not_have_is_refused(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_scope_the_client_does_not_have_is_refused(app: TestApp) {
     app.token_basic(
         ("dev", "11"),
         &[("grant_type", "client_credentials"), ("scope", "app admin")],
@@ -117,10 +99,8 @@ async fn a_scope_the_client_does_not_have_is_refused(backend: Backend) {
     );
 }
 
-async fn validity_comes_from_the_client_or_springs_default(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn validity_comes_from_the_client_or_springs_default(app: TestApp) {
     app.add_client("default", "client_credentials", |row| {
         row.access_token_validity = None
     });
@@ -153,10 +133,8 @@ async fn validity_comes_from_the_client_or_springs_default(backend: Backend) {
     );
 }
 
-async fn a_public_client_cannot_use_client_credentials(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_public_client_cannot_use_client_credentials(app: TestApp) {
     app.add_client("spa", "client_credentials,refresh_token", |row| {
         row.client_secret = None
     });

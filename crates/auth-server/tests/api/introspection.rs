@@ -1,12 +1,6 @@
 //! `POST /oauth/check_token` (Spring) and `POST /oauth2/introspect` (RFC 7662).
 
-use crate::helpers::{answer, spawn_app, Answer, Backend, TestApp};
-use crate::on_both_backends;
-
-on_both_backends!(
-    check_token_answers_springs_shape,
-    the_token_must_be_in_the_body,
-);
+use test_support::{answer, on_both_backends, Answer, TestApp};
 
 async fn check(app: &TestApp, token: &str) -> Answer {
     app.post_form(
@@ -17,10 +11,8 @@ async fn check(app: &TestApp, token: &str) -> Answer {
     .await
 }
 
-async fn check_token_answers_springs_shape(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn check_token_answers_springs_shape(app: TestApp) {
     let token = app.password_grant().await.field("access_token");
     let answer = check(&app, &token).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
@@ -47,10 +39,8 @@ async fn check_token_answers_springs_shape(backend: Backend) {
     assert_eq!(json["scope"], serde_json::json!(["app", "read"]));
 }
 
-async fn the_token_must_be_in_the_body(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn the_token_must_be_in_the_body(app: TestApp) {
     let token = app.password_grant().await.field("access_token");
     let response = app
         .http

@@ -1,8 +1,6 @@
 //! The auth server as its users see it: HTTP against the real app on a random port, each test with
 //! its own database, on SQLite always and on PostgreSQL when TEST_DATABASE_URL is set.
 
-mod helpers;
-
 mod authorize;
 mod caches;
 mod cli;

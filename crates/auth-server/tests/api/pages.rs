@@ -1,18 +1,13 @@
 //! The login and approval pages: signing out. CSRF, session renewal, headers and escaping
 //! (SECURITY.md 11–13) are proven in security.rs.
 
-use crate::helpers::{csrf_of, spawn_app, Backend};
-use crate::on_both_backends;
-
-on_both_backends!(signing_out_ends_the_session,);
+use test_support::{csrf_of, on_both_backends, TestApp};
 
 const WALKTHROUGH: &str =
     "response_type=code&client_id=dev&redirect_uri=http://www.baidu.com&state=xyz";
 
-async fn signing_out_ends_the_session(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn signing_out_ends_the_session(app: TestApp) {
     let browser = app.browser();
     browser.sign_in("admin", "123456").await;
     let csrf = csrf_of(&browser.get("/login").await.body);

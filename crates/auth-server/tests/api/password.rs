@@ -1,21 +1,9 @@
 //! RFC 6749 §4.3: the resource owner password grant.
 
-use crate::helpers::{spawn_app, Backend};
-use crate::on_both_backends;
+use test_support::{on_both_backends, TestApp};
 
-on_both_backends!(
-    the_demo_user_gets_an_access_and_a_refresh_token,
-    a_wrong_password_or_unknown_user_is_bad_credentials,
-    a_disabled_user_is_refused_once_the_password_is_right,
-    a_user_without_authorities_is_refused_as_spring_did,
-    missing_username_or_password_is_invalid_request,
-    no_refresh_token_for_a_client_without_the_refresh_grant,
-);
-
-async fn the_demo_user_gets_an_access_and_a_refresh_token(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn the_demo_user_gets_an_access_and_a_refresh_token(app: TestApp) {
     let answer = app.password_grant().await;
     let (access, refresh) = (answer.field("access_token"), answer.field("refresh_token"));
     assert_eq!(
@@ -27,10 +15,8 @@ async fn the_demo_user_gets_an_access_and_a_refresh_token(backend: Backend) {
     assert_ne!(access, refresh);
 }
 
-async fn a_wrong_password_or_unknown_user_is_bad_credentials(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_wrong_password_or_unknown_user_is_bad_credentials(app: TestApp) {
     for (username, password) in [
         ("admin", "1234567"),
         ("nobody", "123456"),
@@ -49,10 +35,8 @@ async fn a_wrong_password_or_unknown_user_is_bad_credentials(backend: Backend) {
     }
 }
 
-async fn a_disabled_user_is_refused_once_the_password_is_right(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_disabled_user_is_refused_once_the_password_is_right(app: TestApp) {
     app.add_user("gone", "pw", &["ROLE_USER"]);
     {
         use auth_server::db::schema::users::dsl::*;
@@ -84,10 +68,8 @@ async fn a_disabled_user_is_refused_once_the_password_is_right(backend: Backend)
         .assert_error(400, "invalid_grant", "User is disabled");
 }
 
-async fn a_user_without_authorities_is_refused_as_spring_did(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_user_without_authorities_is_refused_as_spring_did(app: TestApp) {
     app.add_user("bare", "pw", &[]);
     app.token_basic(
         ("dev", "11"),
@@ -101,10 +83,8 @@ async fn a_user_without_authorities_is_refused_as_spring_did(backend: Backend) {
     .assert_error(400, "invalid_grant", "Bad credentials");
 }
 
-async fn missing_username_or_password_is_invalid_request(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn missing_username_or_password_is_invalid_request(app: TestApp) {
     app.token_basic(
         ("dev", "11"),
         &[("grant_type", "password"), ("password", "123456")],
@@ -123,10 +103,8 @@ async fn missing_username_or_password_is_invalid_request(backend: Backend) {
     .assert_error(400, "invalid_request", "Missing parameter: password");
 }
 
-async fn no_refresh_token_for_a_client_without_the_refresh_grant(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn no_refresh_token_for_a_client_without_the_refresh_grant(app: TestApp) {
     app.add_client("norefresh", "password", |_| {});
     let answer = app
         .token_basic(

@@ -1,9 +1,6 @@
 //! The auth server guards its own `/hi` and `/me` with the shared guard and its own token store.
 
-use crate::helpers::{answer, spawn_app, Answer, Backend, TestApp};
-use crate::on_both_backends;
-
-on_both_backends!(hi_answers_a_caller_with_a_valid_token,);
+use test_support::{answer, on_both_backends, Answer, TestApp};
 
 async fn get(app: &TestApp, path: &str, bearer: Option<&str>) -> Answer {
     let mut request = app.http.get(app.url(path));
@@ -13,10 +10,8 @@ async fn get(app: &TestApp, path: &str, bearer: Option<&str>) -> Answer {
     answer(request.send().await.unwrap()).await
 }
 
-async fn hi_answers_a_caller_with_a_valid_token(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn hi_answers_a_caller_with_a_valid_token(app: TestApp) {
     let token = app.password_grant().await.field("access_token");
     let by_query = get(&app, &format!("/hi?name=1111&access_token={token}"), None).await;
     assert_eq!(

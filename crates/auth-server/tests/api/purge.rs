@@ -12,13 +12,7 @@ use auth_server::domain::clock;
 use auth_server::housekeeping::purge_once;
 use diesel::prelude::*;
 
-use crate::helpers::{answer, params_of, spawn_app_with, Backend, TestApp};
-use crate::on_both_backends;
-
-on_both_backends!(
-    expired_rows_are_purged_and_live_ones_kept,
-    a_rotated_refresh_token_outlives_its_expiry_while_its_grant_lives
-);
+use test_support::{answer, on_both_backends, params_of, spawn_app_with, Backend, TestApp};
 
 const AUTHORIZE: &str =
     "response_type=code&client_id=dev&redirect_uri=http://www.baidu.com&state=s";
@@ -56,10 +50,8 @@ async fn hi(app: &TestApp, token: &str) -> u16 {
         .as_u16()
 }
 
-async fn expired_rows_are_purged_and_live_ones_kept(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.purge.interval_seconds = 0).await else {
-        return;
-    };
+#[on_both_backends(|s| s.purge.interval_seconds = 0)]
+async fn expired_rows_are_purged_and_live_ones_kept(app: TestApp) {
     app.add_client("forever", "client_credentials", |c| {
         c.access_token_validity = Some(0);
     });
@@ -197,10 +189,8 @@ async fn the_purge_command_deletes_expired_rows() {
 
 /// RFC 9700 §4.14.2: a rotated refresh token presented again revokes the grant, however long after
 /// its own expiry the real client comes back with it; so the purge keeps it while the grant lives.
-async fn a_rotated_refresh_token_outlives_its_expiry_while_its_grant_lives(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |s| s.purge.interval_seconds = 0).await else {
-        return;
-    };
+#[on_both_backends(|s| s.purge.interval_seconds = 0)]
+async fn a_rotated_refresh_token_outlives_its_expiry_while_its_grant_lives(app: TestApp) {
     app.add_client("rot", "password,refresh_token", |c| {
         c.additional_information = Some(r#"{"rotate_refresh_tokens":true}"#.into());
     });

@@ -1,20 +1,10 @@
 //! RFC 6749 §6: refreshing, with and without rotation (SECURITY.md items 9 and 10 are
 //! proven in security.rs).
 
-use crate::helpers::{spawn_app, Backend};
-use crate::on_both_backends;
+use test_support::{on_both_backends, TestApp};
 
-on_both_backends!(
-    a_refresh_keeps_the_refresh_token_by_default,
-    an_unknown_refresh_token_is_invalid_grant,
-    an_expired_refresh_token_is_refused,
-    a_disabled_user_can_no_longer_refresh,
-);
-
-async fn a_refresh_keeps_the_refresh_token_by_default(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_refresh_keeps_the_refresh_token_by_default(app: TestApp) {
     let first = app.password_grant().await;
     let token = first.field("refresh_token");
     // The form-authenticated curl line.
@@ -38,10 +28,8 @@ async fn a_refresh_keeps_the_refresh_token_by_default(backend: Backend) {
     assert_eq!(app.refresh(("dev", "11"), &token, None).await.status, 200);
 }
 
-async fn an_unknown_refresh_token_is_invalid_grant(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn an_unknown_refresh_token_is_invalid_grant(app: TestApp) {
     let access = app.password_grant().await.field("access_token");
     for token in ["nope", access.as_str()] {
         app.refresh(("dev", "11"), token, None).await.assert_error(
@@ -52,10 +40,8 @@ async fn an_unknown_refresh_token_is_invalid_grant(backend: Backend) {
     }
 }
 
-async fn an_expired_refresh_token_is_refused(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn an_expired_refresh_token_is_refused(app: TestApp) {
     app.add_client("brief", "password,refresh_token", |row| {
         row.refresh_token_validity = Some(1)
     });
@@ -69,10 +55,8 @@ async fn an_expired_refresh_token_is_refused(backend: Backend) {
         .assert_error(400, "invalid_grant", "Invalid refresh token (expired)");
 }
 
-async fn a_disabled_user_can_no_longer_refresh(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_disabled_user_can_no_longer_refresh(app: TestApp) {
     let token = app.password_grant().await.field("refresh_token");
     {
         use auth_server::db::schema::users::dsl::*;

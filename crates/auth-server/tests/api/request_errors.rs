@@ -1,28 +1,16 @@
 //! Every malformed request gets a clear 4xx from the catalogue, never a 500 or a panic.
 
-use crate::helpers::{answer, spawn_app, Backend};
-use crate::on_both_backends;
+use test_support::{answer, on_both_backends, TestApp};
 
-on_both_backends!(
-    a_missing_grant_type_is_springs_invalid_request,
-    unknown_and_implicit_grant_types_are_refused,
-    token_parameters_in_the_query_string_are_refused,
-    unknown_paths_are_a_json_404,
-);
-
-async fn a_missing_grant_type_is_springs_invalid_request(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn a_missing_grant_type_is_springs_invalid_request(app: TestApp) {
     app.token_basic(("dev", "11"), &[("scope", "app")])
         .await
         .assert_error(400, "invalid_request", "Missing grant type");
 }
 
-async fn unknown_and_implicit_grant_types_are_refused(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn unknown_and_implicit_grant_types_are_refused(app: TestApp) {
     app.token_basic(
         ("dev", "11"),
         &[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")],
@@ -38,10 +26,8 @@ async fn unknown_and_implicit_grant_types_are_refused(backend: Backend) {
         );
 }
 
-async fn token_parameters_in_the_query_string_are_refused(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn token_parameters_in_the_query_string_are_refused(app: TestApp) {
     let response = app
         .http
         .post(app.url("/oauth/token?grant_type=password&username=admin&password=123456"))
@@ -66,10 +52,8 @@ async fn token_parameters_in_the_query_string_are_refused(backend: Backend) {
     assert_eq!(harmless.status(), 200);
 }
 
-async fn unknown_paths_are_a_json_404(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn unknown_paths_are_a_json_404(app: TestApp) {
     let response = app.http.get(app.url("/oauth/nope")).send().await.unwrap();
     answer(response)
         .await

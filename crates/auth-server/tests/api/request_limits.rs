@@ -1,7 +1,7 @@
 //! Request limits: every oversized part of a request answers a clear 4xx with the catalogue's JSON,
 //! before any work is done for it. (The body limit, 413, is SECURITY.md item 23, in security.rs.)
 
-use crate::helpers::{answer, spawn_app, Backend};
+use test_support::{answer, spawn_app, Backend};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_many_parameters_is_400() {

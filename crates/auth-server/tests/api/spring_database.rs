@@ -6,10 +6,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
-use crate::helpers::{start, test_settings, Backend, TestDb};
-use crate::on_both_backends;
-
-on_both_backends!(spring_clients_users_and_tables_work_unchanged);
+use test_support::{on_both_backends, start, test_settings, Backend, TestDb};
 
 /// The example hash of Spring Security's reference documentation, for the password "password".
 const SPRING_BCRYPT: &str = "$2a$10$dXJ3SW6G7P50lGmMkkmwe.20cQQubK3.HZWzG3YB1tlRy.fqvM/BG";
@@ -69,6 +66,7 @@ struct Count {
     n: i64,
 }
 
+#[on_both_backends]
 async fn spring_clients_users_and_tables_work_unchanged(backend: Backend) {
     let Some((db, url)) = TestDb::create(backend) else {
         return;

@@ -3,19 +3,10 @@
 use auth_server::domain::token_value::hash;
 use diesel::prelude::*;
 
-use crate::helpers::{spawn_app, Backend};
-use crate::on_both_backends;
+use test_support::{on_both_backends, spawn_app, Backend, TestApp};
 
-on_both_backends!(
-    tokens_are_stored_only_as_sha256_hashes,
-    health_is_up_while_the_database_answers,
-    tokens_stored_before_time_ordered_keys_keep_working,
-);
-
-async fn tokens_are_stored_only_as_sha256_hashes(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn tokens_are_stored_only_as_sha256_hashes(app: TestApp) {
     let answer = app.password_grant().await;
     let (access, refresh) = (answer.field("access_token"), answer.field("refresh_token"));
     let record =
@@ -56,10 +47,8 @@ async fn tokens_are_stored_only_as_sha256_hashes(backend: Backend) {
 
 /// Tokens issued before keys began with the time of issue are stored under their whole SHA-256;
 /// an upgrade must not sign everybody out.
-async fn tokens_stored_before_time_ordered_keys_keep_working(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn tokens_stored_before_time_ordered_keys_keep_working(app: TestApp) {
     let answer = app.password_grant().await;
     let (access, refresh) = (answer.field("access_token"), answer.field("refresh_token"));
     let whole = |value: &str| {
@@ -133,10 +122,8 @@ async fn sqlite_committed_tokens_reach_the_database_file_in_the_background() {
     );
 }
 
-async fn health_is_up_while_the_database_answers(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
+#[on_both_backends]
+async fn health_is_up_while_the_database_answers(app: TestApp) {
     let response = app.http.get(app.url("/health")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), r#"{"status":"UP"}"#);

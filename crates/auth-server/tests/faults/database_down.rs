@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use crate::harness::{
-    get, http, limit_file_size, ms, not_active, one_at_a_time, password_form, send,
-    start_auth_server, Database, Process, Proxy, CLIENT,
+    get, http, limit_file_size, ms, not_active, one_at_a_time, password_form, postgres,
+    postgres_address, send, sqlite, start_auth_server, url_via, Process, Proxy, CLIENT,
 };
 use crate::load::{Call, Load, Mix};
 
@@ -34,11 +34,11 @@ const OUTAGE_ENV: [(&str, &str); 3] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_22_postgres_stopped_under_load_answers_503_json_loses_nothing_and_recovers() {
     let _turn = one_at_a_time().await;
-    let Some(db) = Database::postgres("item 22, PostgreSQL stopped under load") else {
+    let Some(db) = postgres("item 22, PostgreSQL stopped under load") else {
         return;
     };
-    let proxy = Proxy::start(db.postgres_address());
-    let mut auth = start_auth_server(&db.url_via(proxy.port), 0, &OUTAGE_ENV).await;
+    let proxy = Proxy::start(postgres_address(&db));
+    let mut auth = start_auth_server(&url_via(&db, proxy.port), 0, &OUTAGE_ENV).await;
     outage_under_load(
         "PostgreSQL stopped",
         &mut auth,
@@ -56,7 +56,7 @@ async fn item_22_postgres_stopped_under_load_answers_503_json_loses_nothing_and_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_22_sqlite_unwritable_under_load_answers_503_json_loses_nothing_and_recovers() {
     let _turn = one_at_a_time().await;
-    let db = Database::sqlite();
+    let db = sqlite();
     let mut auth = start_auth_server(&db.url(), 0, &OUTAGE_ENV).await;
     let pid = auth.pid();
     outage_under_load(

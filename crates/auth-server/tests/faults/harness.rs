@@ -10,9 +10,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
-
 /// Held for the whole of a scenario. Each one loads both cores; two at once would make each
 /// other's timings (and the 10-second recovery limit) a measure of the machine, not the server.
 pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
@@ -22,96 +19,42 @@ pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
         .await
 }
 
-/// A database that disappears with the test.
-pub enum Database {
-    Sqlite(tempfile::TempDir),
-    Postgres {
-        admin_url: String,
-        name: String,
-        url: url::Url,
-    },
+pub use test_support::TestDb as Database;
+
+/// A throwaway SQLite database.
+pub fn sqlite() -> Database {
+    Database::create(test_support::Backend::Sqlite)
+        .expect("SQLite is always there")
+        .0
 }
 
-impl Database {
-    pub fn sqlite() -> Self {
-        Database::Sqlite(tempfile::tempdir().expect("temp dir"))
+/// A throwaway PostgreSQL database; `None`, with a note naming the test, when `TEST_DATABASE_URL`
+/// is not set.
+pub fn postgres(test: &str) -> Option<Database> {
+    let created = Database::create(test_support::Backend::Postgres).map(|(db, _)| db);
+    if created.is_none() {
+        eprintln!("{test}: skipped");
     }
-
-    /// `None`, with a note naming the test, when `TEST_DATABASE_URL` is not set.
-    pub fn postgres(test: &str) -> Option<Self> {
-        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-            eprintln!("{test}: skipped, TEST_DATABASE_URL is not set");
-            return None;
-        };
-        let name = format!("oauth_faults_{}", uuid::Uuid::new_v4().simple());
-        PgConnection::establish(&admin_url)
-            .expect("TEST_DATABASE_URL answers")
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("create the test database");
-        let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
-        url.set_path(&format!("/{name}"));
-        Some(Database::Postgres {
-            admin_url,
-            name,
-            url,
-        })
-    }
-
-    pub fn url(&self) -> String {
-        match self {
-            Database::Sqlite(dir) => format!("sqlite://{}", self.sqlite_file(dir).display()),
-            Database::Postgres { url, .. } => url.to_string(),
-        }
-    }
-
-    fn sqlite_file(&self, dir: &tempfile::TempDir) -> PathBuf {
-        dir.path().join("auth.db")
-    }
-
-    /// Where PostgreSQL listens, for a proxy to stand in front of it.
-    pub fn postgres_address(&self) -> SocketAddr {
-        let Database::Postgres { url, .. } = self else {
-            panic!("not a PostgreSQL database")
-        };
-        let host = url.host_str().unwrap_or("127.0.0.1");
-        (host, url.port().unwrap_or(5432))
-            .to_socket_addrs()
-            .expect("the PostgreSQL host resolves")
-            .next()
-            .expect("the PostgreSQL host has an address")
-    }
-
-    /// The same database reached through `127.0.0.1:port`.
-    pub fn url_via(&self, port: u16) -> String {
-        let Database::Postgres { url, .. } = self else {
-            panic!("not a PostgreSQL database")
-        };
-        let mut url = url.clone();
-        url.set_host(Some("127.0.0.1")).expect("a host can be set");
-        url.set_port(Some(port)).expect("a port can be set");
-        url.to_string()
-    }
-
-    pub fn label(&self) -> &'static str {
-        match self {
-            Database::Sqlite(_) => "SQLite",
-            Database::Postgres { .. } => "PostgreSQL",
-        }
-    }
+    created
 }
 
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Database::Postgres {
-            admin_url, name, ..
-        } = self
-        {
-            if let Ok(mut admin) = PgConnection::establish(admin_url) {
-                let _ =
-                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
-        }
-    }
+/// Where PostgreSQL listens, for a proxy to stand in front of it.
+pub fn postgres_address(db: &Database) -> SocketAddr {
+    let url = url::Url::parse(&db.url()).expect("a database URL");
+    let host = url.host_str().unwrap_or("127.0.0.1");
+    (host, url.port().unwrap_or(5432))
+        .to_socket_addrs()
+        .expect("the PostgreSQL host resolves")
+        .next()
+        .expect("the PostgreSQL host has an address")
+}
+
+/// The same PostgreSQL database reached through `127.0.0.1:port`.
+pub fn url_via(db: &Database, port: u16) -> String {
+    let mut url = url::Url::parse(&db.url()).expect("a database URL");
+    url.set_host(Some("127.0.0.1")).expect("a host can be set");
+    url.set_port(Some(port)).expect("a port can be set");
+    url.to_string()
 }
 
 /// A server binary running as a child process, its stderr kept in memory.

@@ -10,19 +10,21 @@ use auth_server::db::schema::{
 };
 use diesel::prelude::*;
 
-use crate::harness::{http, ms, not_active, one_at_a_time, start_auth_server, Database};
+use crate::harness::{
+    http, ms, not_active, one_at_a_time, postgres, sqlite, start_auth_server, Database,
+};
 use crate::load::{Load, Mix};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_24_kill_9_under_load_on_sqlite_every_token_answered_200_validates_after_restart() {
     let _turn = one_at_a_time().await;
-    kill_9_under_load(Database::sqlite()).await;
+    kill_9_under_load(sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_24_kill_9_under_load_on_postgres_every_token_answered_200_validates_after_restart() {
     let _turn = one_at_a_time().await;
-    let Some(db) = Database::postgres("item 24, kill -9 under load on PostgreSQL") else {
+    let Some(db) = postgres("item 24, kill -9 under load on PostgreSQL") else {
         return;
     };
     kill_9_under_load(db).await;

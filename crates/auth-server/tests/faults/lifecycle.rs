@@ -4,20 +4,21 @@
 use std::time::{Duration, Instant};
 
 use crate::harness::{
-    get, http, ms, not_active, one_at_a_time, start_auth_server, Database, Proxy,
+    get, http, ms, not_active, one_at_a_time, postgres, postgres_address, sqlite,
+    start_auth_server, url_via, Database, Proxy,
 };
 use crate::load::{Load, Mix};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_waits_for_a_database_that_comes_up_after_it() {
     let _turn = one_at_a_time().await;
-    let Some(db) = Database::postgres("a database that comes up after the server") else {
+    let Some(db) = postgres("a database that comes up after the server") else {
         return;
     };
-    let proxy = Proxy::start(db.postgres_address());
+    let proxy = Proxy::start(postgres_address(&db));
     proxy.stop_database();
     let started = Instant::now();
-    let url = db.url_via(proxy.port);
+    let url = url_via(&db, proxy.port);
     let (auth, opened_at) = tokio::join!(
         start_auth_server(&url, 0, &[("APP__DATABASE__CONNECT_TIMEOUT_MS", "300")]),
         async {
@@ -42,13 +43,13 @@ async fn the_server_waits_for_a_database_that_comes_up_after_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_on_sqlite_finishes_the_requests_in_flight_and_loses_no_token() {
     let _turn = one_at_a_time().await;
-    sigterm_under_load(Database::sqlite()).await;
+    sigterm_under_load(sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_on_postgres_finishes_the_requests_in_flight_and_loses_no_token() {
     let _turn = one_at_a_time().await;
-    let Some(db) = Database::postgres("SIGTERM under load on PostgreSQL") else {
+    let Some(db) = postgres("SIGTERM under load on PostgreSQL") else {
         return;
     };
     sigterm_under_load(db).await;

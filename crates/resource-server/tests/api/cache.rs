@@ -39,7 +39,9 @@ async fn a_token_past_its_exp_is_refused_even_when_cached() {
         s.introspection.cache_ttl_seconds = 300;
     })
     .await;
-    auth.add_client("brief", |row| row.access_token_validity = Some(2));
+    auth.add_client("brief", "client_credentials", |row| {
+        row.access_token_validity = Some(2)
+    });
     let token = auth.client_token("brief", "s3cret").await;
     assert_eq!(resource.hi(&token).await.status, 200);
     assert_eq!(resource.hi(&token).await.status, 200);

@@ -8,129 +8,20 @@ use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use resource_server::settings::{Protocol, Settings};
 use resource_server::startup::Application;
-
-pub struct AuthServer {
-    pub address: String,
-    pub port: u16,
-    pub store: auth_server::db::Store,
-    pub settings: auth_server::settings::Settings,
-    handle: ServerHandle,
-    _dir: Arc<tempfile::TempDir>,
-}
+use test_support::{answer, spawn_app_with, Answer, Backend, TestApp};
 
 /// The real auth server with the demo data on a throwaway SQLite file.
-pub async fn spawn_auth() -> AuthServer {
+pub async fn spawn_auth() -> TestApp {
     spawn_auth_with(|_| {}).await
 }
 
 /// The same, with settings changed by `configure`.
 pub async fn spawn_auth_with(
     configure: impl FnOnce(&mut auth_server::settings::Settings),
-) -> AuthServer {
-    let dir = Arc::new(tempfile::tempdir().unwrap());
-    let mut settings = auth_server::settings::Settings::defaults();
-    settings.server.port = 0;
-    settings.server.workers = 1;
-    settings.database.url = auth_server::db::DatabaseUrl::parse(&format!(
-        "sqlite://{}",
-        dir.path().join("auth.db").display()
-    ))
-    .unwrap();
-    settings.demo.seed = true;
-    settings.security.bcrypt_cost = 4;
-    configure(&mut settings);
-    start_auth(settings, dir).await
-}
-
-async fn start_auth(
-    settings: auth_server::settings::Settings,
-    dir: Arc<tempfile::TempDir>,
-) -> AuthServer {
-    let app = auth_server::startup::Application::build(settings.clone())
+) -> TestApp {
+    spawn_app_with(Backend::Sqlite, configure)
         .await
-        .expect("auth server starts");
-    let port = app.port();
-    let store = app.store().clone();
-    let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
-    let scheme = if settings.server.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    AuthServer {
-        address: format!("{scheme}://localhost:{port}"),
-        port,
-        store,
-        settings,
-        handle,
-        _dir: dir,
-    }
-}
-
-impl AuthServer {
-    pub async fn stop(&self) {
-        self.handle.stop(false).await;
-    }
-
-    /// Starts again on the same port and database.
-    pub async fn restart(&self) -> AuthServer {
-        let mut settings = self.settings.clone();
-        settings.server.port = self.port;
-        start_auth(settings, self._dir.clone()).await
-    }
-
-    /// A token for `client` (secret "s3cret" unless it is a demo client) by client_credentials.
-    pub async fn client_token(&self, client: &str, secret: &str) -> String {
-        let answer: serde_json::Value = reqwest::Client::new()
-            .post(format!("{}/oauth/token", self.address))
-            .basic_auth(client, Some(secret))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        answer["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{answer}"))
-            .to_owned()
-    }
-
-    pub async fn user_token(&self) -> String {
-        let answer: serde_json::Value = reqwest::Client::new()
-            .post(format!("{}/oauth/token", self.address))
-            .basic_auth("dev", Some("11"))
-            .form(&[
-                ("grant_type", "password"),
-                ("username", "admin"),
-                ("password", "123456"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        answer["access_token"].as_str().unwrap().to_owned()
-    }
-
-    pub fn add_client(
-        &self,
-        id: &str,
-        extra: impl FnOnce(&mut auth_server::db::clients::ClientRow),
-    ) {
-        let mut row = auth_server::db::clients::ClientRow {
-            client_id: id.into(),
-            client_secret: Some("{noop}s3cret".into()),
-            scope: Some("app".into()),
-            authorized_grant_types: Some("client_credentials".into()),
-            ..Default::default()
-        };
-        extra(&mut row);
-        auth_server::db::clients::insert(&mut self.store.conn().unwrap(), &row).unwrap();
-    }
+        .expect("SQLite is always there")
 }
 
 pub struct ResourceServer {
@@ -177,50 +68,13 @@ pub async fn spawn_resource(
     }
 }
 
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: String,
-}
-
-impl Answer {
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-
-    pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .unwrap_or_else(|| panic!("no {name}"))
-            .to_str()
-            .unwrap()
-    }
-
-    pub fn assert_error(&self, status: u16, error: &str, description: &str) {
-        assert_eq!(self.status, status, "{}", self.body);
-        assert_eq!(self.json()["error"], error, "{}", self.body);
-        assert_eq!(
-            self.json()["error_description"],
-            description,
-            "{}",
-            self.body
-        );
-    }
-}
-
 impl ResourceServer {
     pub async fn get(&self, path: &str, bearer: Option<&str>) -> Answer {
         let mut request = self.http.get(format!("{}{path}", self.address));
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.expect("resource server answers");
-        Answer {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            body: response.text().await.unwrap(),
-        }
+        answer(request.send().await.expect("resource server answers")).await
     }
 
     pub async fn hi(&self, token: &str) -> Answer {

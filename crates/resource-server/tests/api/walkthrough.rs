@@ -2,7 +2,7 @@
 
 use crate::helpers::{spawn_auth, spawn_resource};
 
-fn check_token(auth: &crate::helpers::AuthServer) -> String {
+fn check_token(auth: &test_support::TestApp) -> String {
     format!("{}/oauth/check_token", auth.address)
 }
 
@@ -100,8 +100,10 @@ async fn me_shows_what_the_token_says() {
 async fn the_audience_must_include_this_resource() {
     let auth = spawn_auth().await;
     let resource = spawn_resource(&check_token(&auth), |_| {}).await;
-    auth.add_client("for-hi", |row| row.resource_ids = Some("hi".into()));
-    auth.add_client("for-reports", |row| {
+    auth.add_client("for-hi", "client_credentials", |row| {
+        row.resource_ids = Some("hi".into())
+    });
+    auth.add_client("for-reports", "client_credentials", |row| {
         row.resource_ids = Some("reports,billing".into())
     });
     assert_eq!(
