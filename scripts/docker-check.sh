@@ -183,7 +183,16 @@ if $cold; then
     docker image prune -f --filter "label=$OURS" | tail -1
 fi
 
+# `docker build -q`, its errors shown but not the classic builder's deprecation notice.
+build_quiet() {
+    if ! docker build -q "$@" 2> "$work/build-quiet.err"; then
+        cat "$work/build-quiet.err" >&2
+        fail "docker build $*"
+    fi
+}
+
 step "build: docker-compose build"
+deps_kept=$(image_id "$DEPS_TAG")
 started=$SECONDS
 if ! compose build 2>&1 | tee "$work/build.log" | build_summary; then
     tail -30 "$work/build.log" | sed 's/\x1b\[[0-9;]*m//g'
@@ -192,12 +201,14 @@ fi
 build_seconds=$((SECONDS - started))
 if deps_step_cached "$work/build.log"; then
     figure "build: ${build_seconds} s, dependency layer cached"
+elif [ -n "$deps_kept" ]; then
+    figure "build: ${build_seconds} s, dependency layer rebuilt (a manifest or Cargo.lock differs from the kept one)"
 else
-    figure "build: ${build_seconds} s, dependency layer built (cold)"
+    figure "build: ${build_seconds} s, dependency layer built (cold: no build cache)"
 fi
 # Tags that keep the dependency layer and the build stage in the cache (see the header).
-docker build -q --target deps -t "$DEPS_TAG" . > /dev/null
-docker build -q --target build -t "$BUILD_TAG" . > /dev/null
+build_quiet --target deps -t "$DEPS_TAG" . > /dev/null
+build_quiet --target build -t "$BUILD_TAG" . > /dev/null
 
 step "build after a source-only change (a copy of the sources, one comment added)"
 copy="$work/source-change"
@@ -208,12 +219,12 @@ changed=$(cd "$copy" && { ls crates/shared/src/lib.rs 2> /dev/null || ls crates/
 echo "// docker-check: a source-only change, $(date -u +%FT%T.%NZ)" >> "$copy/$changed"
 say "changed: $changed"
 started=$SECONDS
-if ! docker build -t "$CHANGED_TAG" "$copy" 2>&1 | tee "$work/source-change.log" | build_summary; then
+if ! docker build -t "$CHANGED_TAG" "$copy" 2>&1 | sed '/^DEPRECATED: The legacy builder/,/environment-variable/d' | tee "$work/source-change.log" | build_summary; then
     tail -30 "$work/source-change.log" | sed 's/\x1b\[[0-9;]*m//g'
     fail "the build after a source change (the end of its output above)"
 fi
 change_seconds=$((SECONDS - started))
-deps_after=$(docker build -q --target deps "$copy")
+deps_after=$(build_quiet --target deps "$copy")
 if [ "$deps_after" != "$(image_id "$DEPS_TAG")" ] || ! deps_step_cached "$work/source-change.log"; then
     fail "a source-only change rebuilt the dependency layer ($deps_after, kept: $(image_id "$DEPS_TAG")): the planner stage's output must depend on the manifests only"
 fi
@@ -256,14 +267,14 @@ for _ in $(seq 1 30); do
     compose logs --no-color auth-server 2>&1 | grep -q 'does not answer yet' && break
     sleep 1
 done
-compose logs --no-color auth-server 2>&1 | grep 'does not answer yet' | head -2 | cut -c1-260 | sed 's/^/    /'
+compose logs --no-color auth-server 2>&1 | sed -n '/does not answer yet/p' | head -2 | cut -c1-260 | sed 's/^/    /'
 compose logs --no-color auth-server 2>&1 | grep -q 'does not answer yet' \
     || fail "the auth server did not say that it waits for its database"
 
 # --- 6. the stack -----------------------------------------------------------------------------------
 step "docker-compose up --build -d"
 started=$SECONDS
-compose up --build -d 2>&1 | tee "$work/up.log" | grep -vE '^ ---> |^Step |^Removing intermediate|^\s*$' | sed 's/^/    /'
+compose up --build -d 2>&1 | tee "$work/up.log" | sed -E '/^ ---> |^Step |^Removing intermediate|^\s*$/d; s/^/    /'
 for service in postgres auth-server resource-server; do wait_healthy "$service"; done
 figure "stack healthy $((SECONDS - started)) s after up (build cached)"
 if [ "$(compose ps -q auth-server)" != "$auth_id" ] \
