@@ -165,7 +165,7 @@ for service in (yaml.safe_load(open("docker-compose.yml"))["services"] or {}).va
         print(service["image"])'
 )
 for image in $(printf '%s\n' "${named[@]}" | sort -u); do
-    if printf '%s\n' "${stand_ins[@]}" | grep -qxF "$image"; then
+    if [[ " ${stand_ins[*]} " == *" $image "* ]]; then
         say "base image $image: a stand-in"
     elif [ -n "$(image_id "$image")" ]; then
         say "base image $image: present (not a stand-in)"
@@ -263,12 +263,16 @@ stack_started=true
 compose up -d --no-deps auth-server 2>&1 | sed 's/^/    /'
 auth_id=$(compose ps -q auth-server)
 auth_started_at=$(docker inspect -f '{{.State.StartedAt}}' "$auth_id")
+# The auth server's log so far, in a file: grep -q on a pipe would end the writer early, and
+# pipefail would count that as a failure.
+auth_log() { compose logs --no-color auth-server > "$work/auth.log" 2>&1 || true; }
 for _ in $(seq 1 30); do
-    compose logs --no-color auth-server 2>&1 | grep -q 'does not answer yet' && break
+    auth_log
+    grep -q 'does not answer yet' "$work/auth.log" && break
     sleep 1
 done
-compose logs --no-color auth-server 2>&1 | sed -n '/does not answer yet/p' | head -2 | cut -c1-260 | sed 's/^/    /'
-compose logs --no-color auth-server 2>&1 | grep -q 'does not answer yet' \
+grep 'does not answer yet' "$work/auth.log" | head -2 | cut -c1-260 | sed 's/^/    /' || true
+grep -q 'does not answer yet' "$work/auth.log" \
     || fail "the auth server did not say that it waits for its database"
 
 # --- 6. the stack -----------------------------------------------------------------------------------
@@ -282,7 +286,8 @@ if [ "$(compose ps -q auth-server)" != "$auth_id" ] \
     || [ "$(docker inspect -f '{{.RestartCount}}' "$auth_id")" != 0 ]; then
     fail "the auth server did not wait for its database: it was restarted or replaced"
 fi
-attempts=$(compose logs --no-color auth-server 2>&1 | grep -c 'does not answer yet')
+auth_log
+attempts=$(grep -c 'does not answer yet' "$work/auth.log" || true)
 say "the auth server waited for its database ($attempts attempts logged), then started: same container, same process, no restart"
 compose ps | sed 's/^/    /'
 
