@@ -5,6 +5,7 @@
 //! request through the layers.
 
 pub mod accounts;
+pub mod authority;
 pub mod authorization_endpoint;
 pub mod cli;
 pub mod db;

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use secrecy::SecretString;
 use serde::Deserialize;
+use shared::serving::ServerSettings;
 use shared::settings::{check, load, CommaList, Layers};
 use shared::Scope;
 
@@ -86,15 +87,6 @@ pub struct ResourceSettings {
     pub id: String,
     /// A scope every request to /hi and /me must carry, as on the resource server (empty: none).
     pub required_scope: Scope,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ServerSettings {
-    pub host: String,
-    pub port: u16,
-    pub workers: usize,
-    /// HTTPS when set: `server.tls.cert` and `server.tls.key`.
-    pub tls: Option<shared::tls::TlsSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

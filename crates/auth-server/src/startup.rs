@@ -5,7 +5,6 @@
 //! background tasks end their round, and the worker pools finish what was queued (the batch writer
 //! commits every token it was handed) before the process exits.
 
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,8 +14,10 @@ use actix_web::{web, App, HttpServer};
 use secrecy::ExposeSecret;
 use shared::background::Background;
 use shared::guard::Guard;
+use shared::serving::{self, ListenError};
 
 use crate::accounts::{ClientAuthenticator, ClientDirectory, Passwords, UserAuthenticator};
+use crate::authority::Authority;
 use crate::authorization_endpoint::AuthorizationEndpoint;
 use crate::db::{Opening, Storage, StorageThreads, Store, StoreError};
 use crate::domain::sign_in_throttle::SignInThrottle;
@@ -36,13 +37,8 @@ pub enum StartupError {
     Bcrypt(#[from] bcrypt::BcryptError),
     #[error("demo data: {0}")]
     DemoData(StoreError),
-    #[error("cannot listen on {address}: {cause}")]
-    Listen {
-        address: String,
-        cause: std::io::Error,
-    },
     #[error(transparent)]
-    Tls(#[from] shared::tls::TlsError),
+    Listen(#[from] ListenError),
 }
 
 /// Opens the database of the settings and brings its schema up to date.
@@ -102,25 +98,19 @@ impl Services {
             passwords.clone(),
             SignInThrottle::new(&settings.brute_force.limits()),
         ));
-        let issuer = Issuer::new(settings.tokens.clone());
+        let authority = Authority {
+            store: storage.clone(),
+            clients,
+            users,
+            issuer: Issuer::new(settings.tokens.clone()),
+        };
         Self {
-            tokens: web::Data::new(TokenEndpoint::new(
-                storage.clone(),
-                clients.clone(),
-                users.clone(),
-                issuer.clone(),
-            )),
-            authorization: web::Data::new(AuthorizationEndpoint::new(
-                storage.clone(),
-                clients.clone(),
-                users,
-                issuer,
-            )),
+            tokens: web::Data::new(TokenEndpoint::new(authority.clone())),
             introspection: web::Data::new(Introspection::new(
-                storage.clone(),
-                clients,
+                authority.clone(),
                 settings.introspection.policy(),
             )),
+            authorization: web::Data::new(AuthorizationEndpoint::new(authority)),
         }
     }
 }
@@ -168,18 +158,10 @@ impl Application {
         });
         let health = web::Data::new(storage.clone());
         let session_key = session_key(&settings);
-        let tls = settings.server.tls.is_some();
-        let secure_cookies = settings.session.secure_cookie.unwrap_or(tls);
-        let address = format!("{}:{}", settings.server.host, settings.server.port);
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
-            .map_err(|cause| StartupError::Listen {
-                address: address.clone(),
-                cause,
-            })?;
-        let port = listener
-            .local_addr()
-            .map_err(|cause| StartupError::Listen { address, cause })?
-            .port();
+        let secure_cookies = settings
+            .session
+            .secure_cookie
+            .unwrap_or(settings.server.tls.is_some());
         let server = HttpServer::new(move || {
             App::new()
                 // The last wrapped runs first: oversized requests are refused, and logged.
@@ -196,30 +178,17 @@ impl Application {
                 .configure(http::routes)
                 .configure(|cfg| http::pages(cfg, &session_key, secure_cookies))
                 .default_service(web::to(http::not_found))
-        })
-        // Signals are the binary's to handle (see `shared::shutdown`): a graceful stop on SIGTERM
-        // and Ctrl-C alike, which actix's own handling does not give Ctrl-C.
-        .disable_signals();
-        let mut server = match &settings.server.tls {
-            Some(files) => server.listen_rustls_0_23(listener, shared::tls::server_config(files)?),
-            None => server.listen(listener),
-        }
-        .map_err(|cause| StartupError::Listen {
-            address: format!("{}:{port}", settings.server.host),
-            cause,
-        })?;
-        if settings.server.workers > 0 {
-            server = server.workers(settings.server.workers);
-        }
+        });
+        let (server, port) = serving::serve(server, &settings.server)?;
         log::info!(
             "auth-server listening on {}://{}:{port}, database {}",
-            if tls { "https" } else { "http" },
+            settings.server.scheme(),
             settings.server.host,
             storage.store().url()
         );
         Ok(Self {
             port,
-            server: server.run(),
+            server,
             storage,
             passwords,
             background,

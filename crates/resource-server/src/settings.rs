@@ -4,6 +4,7 @@ use std::path::Path;
 
 use secrecy::SecretString;
 use serde::Deserialize;
+use shared::serving::ServerSettings;
 use shared::settings::{check, load, Layers};
 
 pub const DEFAULTS_TOML: &str = include_str!("../../../config/resource-server.toml");
@@ -13,15 +14,6 @@ pub struct Settings {
     pub server: ServerSettings,
     pub introspection: IntrospectionSettings,
     pub resource: ResourceSettings,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ServerSettings {
-    pub host: String,
-    pub port: u16,
-    pub workers: usize,
-    /// HTTPS when set: `server.tls.cert` and `server.tls.key`.
-    pub tls: Option<shared::tls::TlsSettings>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

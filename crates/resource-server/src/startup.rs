@@ -1,7 +1,6 @@
 //! Building the server: the introspection client and cache, the guard, routes and listener; and
 //! stopping it in order (requests in flight first, then the cache's background task).
 
-use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
@@ -9,6 +8,7 @@ use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 use serde_json::json;
 use shared::background::Background;
 use shared::guard::Guard;
+use shared::serving::{self, ListenError};
 use shared::{ApiError, ErrorCode};
 
 use crate::introspection::{CachingValidator, ClientSetupError, IntrospectionClient};
@@ -19,13 +19,8 @@ use crate::settings::Settings;
 pub enum StartupError {
     #[error(transparent)]
     Introspection(#[from] ClientSetupError),
-    #[error("cannot listen on {address}: {cause}")]
-    Listen {
-        address: String,
-        cause: std::io::Error,
-    },
     #[error(transparent)]
-    Tls(#[from] shared::tls::TlsError),
+    Listen(#[from] ListenError),
 }
 
 pub struct Application {
@@ -59,19 +54,6 @@ impl Application {
             settings.resource.required_scope.clone(),
         ));
         let validator_data = web::Data::from(validator.clone());
-        let address = format!("{}:{}", settings.server.host, settings.server.port);
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
-            .map_err(|cause| StartupError::Listen {
-                address: address.clone(),
-                cause,
-            })?;
-        let port = listener
-            .local_addr()
-            .map_err(|cause| StartupError::Listen {
-                address: address.clone(),
-                cause,
-            })?
-            .port();
         let server = HttpServer::new(move || {
             App::new()
                 // The last wrapped runs first: oversized requests are refused, and logged.
@@ -86,20 +68,11 @@ impl Application {
                 .configure(shared::protected::routes)
                 .route("/health", web::get().to(health))
                 .default_service(web::to(not_found))
-        })
-        // Signals are the binary's to handle (see `shared::shutdown`).
-        .disable_signals();
-        let mut server = match &settings.server.tls {
-            Some(files) => server.listen_rustls_0_23(listener, shared::tls::server_config(files)?),
-            None => server.listen(listener),
-        }
-        .map_err(|cause| StartupError::Listen { address, cause })?;
-        if settings.server.workers > 0 {
-            server = server.workers(settings.server.workers);
-        }
+        });
+        let (server, port) = serving::serve(server, &settings.server)?;
         log::info!(
             "resource-server listening on {}://{}:{port} as resource {:?}, introspecting at {} ({:?})",
-            if settings.server.tls.is_some() { "https" } else { "http" },
+            settings.server.scheme(),
             settings.server.host,
             settings.resource.id,
             settings.introspection.url,
@@ -107,7 +80,7 @@ impl Application {
         );
         Ok(Self {
             port,
-            server: server.run(),
+            server,
             background,
         })
     }

@@ -11,6 +11,7 @@ pub mod params;
 pub mod protected;
 pub mod request_limits;
 pub mod scope;
+pub mod serving;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

@@ -59,6 +59,13 @@ pub async fn spawn_app_with(
     Some(start(db, settings).await)
 }
 
+/// The server on a throwaway SQLite file, which is always there.
+pub async fn sqlite_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with(Backend::Sqlite, configure)
+        .await
+        .expect("SQLite is always there")
+}
+
 /// Starts the server on an existing test database.
 pub async fn start(db: impl Into<Arc<TestDb>>, settings: Settings) -> TestApp {
     let app = Application::build(settings.clone())
@@ -137,6 +144,44 @@ impl TestApp {
         answer(request.send().await.expect("request sent")).await
     }
 
+    /// A POST with exactly these bytes, as `basic` authenticated with HTTP Basic if given.
+    pub async fn post_bytes(
+        &self,
+        path: &str,
+        basic: Option<(&str, &str)>,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> Answer {
+        let mut request = self.http.post(self.url(path)).body(body);
+        if let Some((id, secret)) = basic {
+            request = request.basic_auth(id, Some(secret));
+        }
+        if let Some(content_type) = content_type {
+            request = request.header("Content-Type", content_type);
+        }
+        answer(request.send().await.expect("request sent")).await
+    }
+
+    /// `POST /oauth/check_token` as the demo resource server asks it.
+    pub async fn check_token(&self, token: &str) -> Answer {
+        self.post_form(
+            "/oauth/check_token",
+            &[("token", token)],
+            Some(("resource", "resource-secret")),
+        )
+        .await
+    }
+
+    /// `POST /oauth2/introspect` with `form`, as the demo resource server.
+    pub async fn introspect(&self, form: &[(&str, &str)]) -> Answer {
+        self.post_form(
+            "/oauth2/introspect",
+            form,
+            Some(("resource", "resource-secret")),
+        )
+        .await
+    }
+
     /// The demo password grant: admin / 123456 through client dev.
     pub async fn password_grant(&self) -> Answer {
         self.token(&[
@@ -151,12 +196,18 @@ impl TestApp {
 
     /// The password grant for admin / 123456 through `client`, authenticated with HTTP Basic.
     pub async fn password_grant_for(&self, client: (&str, &str)) -> Answer {
+        self.password_grant_as(client, ("admin", "123456")).await
+    }
+
+    /// The password grant for `user` (username, password) through `client` (HTTP Basic).
+    pub async fn password_grant_as(&self, client: (&str, &str), user: (&str, &str)) -> Answer {
+        let (username, password) = user;
         self.token_basic(
             client,
             &[
                 ("grant_type", "password"),
-                ("username", "admin"),
-                ("password", "123456"),
+                ("username", username),
+                ("password", password),
             ],
         )
         .await

@@ -8,7 +8,7 @@ mod browser;
 mod database;
 
 pub use answer::{answer, csrf_of, field_of, params_of, Answer};
-pub use auth_server::{spawn_app, spawn_app_with, start, test_settings, TestApp};
+pub use auth_server::{spawn_app, spawn_app_with, sqlite_app_with, start, test_settings, TestApp};
 pub use browser::Browser;
 pub use database::{Backend, TestDb};
 pub use test_support_macros::on_both_backends;

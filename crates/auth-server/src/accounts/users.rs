@@ -13,6 +13,15 @@ use crate::domain::sign_in_throttle::SignInThrottle;
 use crate::domain::user::User;
 use crate::stores::UserStore;
 
+/// A sign-in attempt: who says they are whom, with what password.
+#[derive(Clone, Copy)]
+pub struct Credentials<'a> {
+    /// The caller's address, for the per-address limit.
+    pub from: Option<IpAddr>,
+    pub username: &'a str,
+    pub password: &'a str,
+}
+
 pub struct UserAuthenticator<S> {
     store: S,
     passwords: Arc<Passwords>,
@@ -30,12 +39,12 @@ impl<S: UserStore> UserAuthenticator<S> {
 
     /// The user, if the password is right and the account usable, unless this account or the
     /// address `from` has failed too often lately: then 429, before any bcrypt work.
-    pub async fn sign_in(
-        &self,
-        from: Option<IpAddr>,
-        username: &str,
-        password: &str,
-    ) -> Result<User, ApiError> {
+    pub async fn sign_in(&self, credentials: Credentials<'_>) -> Result<User, ApiError> {
+        let Credentials {
+            from,
+            username,
+            password,
+        } = credentials;
         let attempt = self.throttle.begin(username, from).map_err(locked)?;
         match self.check_password(username, password).await {
             Ok(user) => attempt.succeeded().map(|()| user).map_err(locked),

@@ -22,6 +22,7 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
             return Ok(true);
         }
         let approved = self
+            .authority
             .store
             .approved_scopes(username, &client.client_id, clock::now())
             .await?;
@@ -41,7 +42,8 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
             .iter()
             .map(|s| (s.clone(), approved.contains(s)))
             .collect();
-        self.store
+        self.authority
+            .store
             .save_approvals(
                 username,
                 &request.client_id,

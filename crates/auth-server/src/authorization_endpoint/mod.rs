@@ -6,7 +6,6 @@
 mod consent;
 mod request;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use shared::params::Params;
@@ -14,13 +13,14 @@ use shared::{ApiError, ErrorCode, Scope};
 
 pub use request::{AuthorizationRequest, ResponseType, AUTHORIZE_PARAMS};
 
-use crate::accounts::{ClientAuthenticator, UserAuthenticator};
+use crate::accounts::users::Credentials;
+use crate::authority::Authority;
 use crate::db::tokens::Stored;
 use crate::db::Storage;
 use crate::domain::client::Client;
 use crate::domain::grant_type::GrantType;
 use crate::domain::user::User;
-use crate::issuing::{CodeGrant, Grant, Issuer, Joining, RefreshPlan, Subject};
+use crate::issuing::{CodeGrant, Grant, Joining, RefreshPlan, Subject};
 use crate::stores::{ApprovalStore, ClientStore, TokenStore, UserStore};
 
 /// Where an authorization request goes next.
@@ -45,25 +45,12 @@ pub enum Choice {
 }
 
 pub struct AuthorizationEndpoint<S = Storage> {
-    store: S,
-    clients: Arc<ClientAuthenticator<S>>,
-    users: Arc<UserAuthenticator<S>>,
-    issuer: Issuer,
+    authority: Authority<S>,
 }
 
 impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpoint<S> {
-    pub fn new(
-        store: S,
-        clients: Arc<ClientAuthenticator<S>>,
-        users: Arc<UserAuthenticator<S>>,
-        issuer: Issuer,
-    ) -> Self {
-        Self {
-            store,
-            clients,
-            users,
-            issuer,
-        }
+    pub fn new(authority: Authority<S>) -> Self {
+        Self { authority }
     }
 
     /// `GET /oauth/authorize` from a browser in which `signed_in` is signed in (if anyone).
@@ -74,7 +61,7 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
         };
         let user = match signed_in {
             None => None,
-            Some(username) => match self.users.current(username).await {
+            Some(username) => match self.authority.users.current(username).await {
                 Ok(user) => user,
                 Err(error) => return Decision::ErrorPage(error),
             },
@@ -109,12 +96,18 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
         };
         // Checked again against the registration as it is now, not as remembered: it may have
         // changed while the user decided.
-        let client = match self.clients.clients().reload(&request.client_id).await {
+        let client = match self
+            .authority
+            .clients
+            .clients()
+            .reload(&request.client_id)
+            .await
+        {
             Ok(Some(client)) if request.still_fits(&client) => client,
             Ok(_) => return Decision::ErrorPage(ApiError::new(ErrorCode::UnknownClient)),
             Err(error) => return Decision::ErrorPage(error.into()),
         };
-        let user = match self.users.current(username).await {
+        let user = match self.authority.users.current(username).await {
             Ok(Some(user)) => user,
             Ok(None) => return Decision::ErrorPage(ApiError::new(ErrorCode::BadCredentials)),
             Err(error) => return Decision::ErrorPage(error),
@@ -128,13 +121,8 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
     }
 
     /// `POST /login`: the same check, and the same limits, as the password grant's.
-    pub async fn sign_in(
-        &self,
-        from: Option<IpAddr>,
-        username: &str,
-        password: &str,
-    ) -> Result<User, ApiError> {
-        self.users.sign_in(from, username, password).await
+    pub async fn sign_in(&self, credentials: Credentials<'_>) -> Result<User, ApiError> {
+        self.authority.users.sign_in(credentials).await
     }
 
     /// The client first, then its redirect URI, then everything else (see [`request`]).
@@ -143,7 +131,7 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
         params: &Params,
     ) -> Result<(AuthorizationRequest, Arc<Client>), Decision> {
         let client = match params.get("client_id") {
-            Some(id) => self.clients.clients().find(id).await,
+            Some(id) => self.authority.clients.clients().find(id).await,
             None => Ok(None),
         };
         let client = match client {
@@ -167,52 +155,48 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
         if approved.is_empty() {
             return request.error_redirect(&ApiError::new(ErrorCode::AccessDenied));
         }
+        let approval = Approval {
+            request,
+            client,
+            user,
+            scope: approved,
+        };
         let issued = match request.response_type {
-            ResponseType::Code => self.issue_code(request, client, user, approved).await,
-            ResponseType::Token => self.issue_token(request, client, user, approved).await,
+            ResponseType::Code => self.issue_code(approval).await,
+            ResponseType::Token => self.issue_token(approval).await,
         };
         issued.unwrap_or_else(Decision::ErrorPage)
     }
 
-    async fn issue_code(
-        &self,
-        request: &AuthorizationRequest,
-        client: &Client,
-        user: &User,
-        approved: &Scope,
-    ) -> Result<Decision, ApiError> {
-        let code = self.issuer.mint_code(CodeGrant {
-            client,
-            user,
-            scope: approved,
+    async fn issue_code(&self, approval: Approval<'_>) -> Result<Decision, ApiError> {
+        let Approval { request, .. } = approval;
+        let code = self.authority.issuer.mint_code(CodeGrant {
+            client: approval.client,
+            user: approval.user,
+            scope: approval.scope,
             redirect_uri: request
                 .redirect_uri_given
                 .then(|| request.redirect_uri.clone()),
             code_challenge: request.code_challenge.clone(),
             code_challenge_method: request.code_challenge_method.clone(),
         });
-        self.store.store_code(code.record).await?;
+        self.authority.store.store_code(code.record).await?;
         Ok(request.redirect(&[("code", &code.value)]))
     }
 
     /// §4.2.2: no refresh token, and only in the fragment.
-    async fn issue_token(
-        &self,
-        request: &AuthorizationRequest,
-        client: &Client,
-        user: &User,
-        approved: &Scope,
-    ) -> Result<Decision, ApiError> {
+    async fn issue_token(&self, approval: Approval<'_>) -> Result<Decision, ApiError> {
         let grant = Grant {
-            client,
-            subject: &Subject::user(user),
-            scope: approved,
+            client: approval.client,
+            subject: &Subject::user(approval.user),
+            scope: approval.scope,
             grant_type: GrantType::Implicit,
         };
         let issued = self
+            .authority
             .issuer
             .mint(&grant, Joining::NewGrant, RefreshPlan::None);
-        if self.store.store_tokens(issued.tokens).await? != Stored::Stored {
+        if self.authority.store.store_tokens(issued.tokens).await? != Stored::Stored {
             return Err(ApiError::internal("a new grant was refused"));
         }
         let token = issued.response;
@@ -225,41 +209,44 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
             params.push(("expires_in", expires_in));
         }
         // Required only when it differs from what was asked.
-        if approved != &request.scope() {
+        if approval.scope != &approval.request.scope() {
             params.push(("scope", &token.scope));
         }
-        Ok(request.redirect(&params))
+        Ok(approval.request.redirect(&params))
     }
+}
+
+/// A request the user approved (or that needed no approval), and for what.
+#[derive(Clone, Copy)]
+struct Approval<'a> {
+    request: &'a AuthorizationRequest,
+    client: &'a Client,
+    user: &'a User,
+    scope: &'a Scope,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::passwords::CheckSettings;
-    use crate::accounts::{ClientDirectory, Passwords};
     use crate::domain::client::tests::client;
-    use crate::domain::sign_in_throttle::SignInThrottle;
     use crate::settings::Settings;
-    use crate::stores::memory::MemoryStore;
+    use crate::stores::memory::{authority, MemoryStore};
 
     const REDIRECT: &str = "https://app.example/cb";
 
     fn endpoint(store: &MemoryStore) -> AuthorizationEndpoint<MemoryStore> {
-        let settings = Settings::defaults();
-        let passwords = Arc::new(Passwords::new(&CheckSettings::for_tools(4)).unwrap());
-        AuthorizationEndpoint::new(
-            store.clone(),
-            Arc::new(ClientAuthenticator::new(
-                ClientDirectory::new(store.clone(), 0, 10),
-                passwords.clone(),
-            )),
-            Arc::new(UserAuthenticator::new(
-                store.clone(),
-                passwords,
-                SignInThrottle::new(&settings.brute_force.limits()),
-            )),
-            Issuer::new(settings.tokens),
-        )
+        AuthorizationEndpoint::new(authority(store, &Settings::defaults()))
+    }
+
+    /// The request the user is asked about.
+    async fn asked(
+        endpoint: &AuthorizationEndpoint<MemoryStore>,
+        request: &Params,
+    ) -> AuthorizationRequest {
+        match endpoint.authorize(request, Some("admin")).await {
+            Decision::Ask(asked) => *asked,
+            other => panic!("the user is not asked: {other:?}"),
+        }
     }
 
     fn store() -> MemoryStore {
@@ -304,9 +291,7 @@ mod tests {
             endpoint.authorize(&request, None).await,
             Decision::SignIn { client_id } if client_id == "dev"
         ));
-        let Decision::Ask(asked) = endpoint.authorize(&request, Some("admin")).await else {
-            panic!("the user is asked")
-        };
+        let asked = asked(&endpoint, &request).await;
         assert_eq!(asked.scope, ["app", "read"]);
         let approved = Choice::Approve(asked.approved(None));
         let landed = redirect_params(endpoint.decide(&asked, "admin", approved).await);
@@ -356,10 +341,7 @@ mod tests {
     async fn deny_or_no_scope_is_access_denied_and_issues_nothing() {
         let store = store();
         let endpoint = endpoint(&store);
-        let Decision::Ask(asked) = endpoint.authorize(&code_request(""), Some("admin")).await
-        else {
-            panic!()
-        };
+        let asked = asked(&endpoint, &code_request("")).await;
         for choice in [Choice::Deny, Choice::Approve(Scope::default())] {
             let landed = redirect_params(endpoint.decide(&asked, "admin", choice).await);
             assert_eq!(landed["error"], "access_denied");
@@ -371,10 +353,7 @@ mod tests {
     async fn a_registration_changed_while_the_user_decided_is_honoured() {
         let store = store();
         let endpoint = endpoint(&store);
-        let Decision::Ask(asked) = endpoint.authorize(&code_request(""), Some("admin")).await
-        else {
-            panic!()
-        };
+        let asked = asked(&endpoint, &code_request("")).await;
         store
             .state()
             .clients

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use super::codes::{self, CodeRecord, Exchange};
+use super::codes::{self, CodeRecord};
 use super::lookups::AccessTokenLookups;
 use super::tokens::{self, AccessTokenRecord, NewTokens, RefreshTokenRecord, Stored};
 use super::writer::BatchWriter;
@@ -21,7 +21,7 @@ use crate::domain::client::Client;
 use crate::domain::clock;
 use crate::domain::token_value;
 use crate::domain::user::User;
-use crate::stores::{ApprovalStore, ClientStore, TokenStore, UserStore};
+use crate::stores::{ApprovalStore, ClientStore, CodeDecision, Exchanged, TokenStore, UserStore};
 use crate::workers::{Pool, PoolSpec, Priority, Task};
 
 /// Threads and batch sizes of the storage pools (`database.*`, resolved for this machine).
@@ -216,18 +216,8 @@ impl TokenStore for Storage {
         self.write(move |conn| codes::store_new(conn, &code)).await
     }
 
-    async fn exchange_code<T, E, F>(
-        &self,
-        code_id: String,
-        now: i64,
-        mut decide: F,
-    ) -> Result<Exchange<T, E>, StoreError>
-    where
-        T: AsRef<NewTokens> + Send + 'static,
-        E: Send + 'static,
-        F: FnMut(&CodeRecord, Option<User>) -> Result<T, E> + Send + 'static,
-    {
-        self.write(move |conn| codes::exchange(conn, &code_id, now, &mut decide))
+    async fn exchange_code(&self, code: String, now: i64, mut decide: CodeDecision) -> Exchanged {
+        self.write(move |conn| codes::exchange(conn, &code, now, &mut decide))
             .await
     }
 }

@@ -12,6 +12,7 @@ use super::client_address::client_address;
 use super::pages::{error_page, page, see_other};
 use super::session::{WebSession, CSRF_FIELD};
 use super::RequestSettings;
+use crate::accounts::users::Credentials;
 use crate::authorization_endpoint::AuthorizationEndpoint;
 
 #[derive(Template)]
@@ -111,7 +112,12 @@ pub async fn sign_in(
         return see_other("/login?error");
     };
     let from = client_address(&request, settings.trust_forwarded_for);
-    match endpoint.sign_in(from, username, password).await {
+    let credentials = Credentials {
+        from,
+        username,
+        password,
+    };
+    match endpoint.sign_in(credentials).await {
         Ok(user) => match web_session.sign_in(&user.username) {
             Ok(()) => after_sign_in(&web_session),
             Err(error) => error_page(&error),

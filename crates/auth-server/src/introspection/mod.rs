@@ -4,19 +4,18 @@
 
 mod local;
 
-use std::sync::Arc;
-
 use shared::guard::TokenClaims;
 use shared::{ApiError, ErrorCode, Scope};
 
 pub use local::LocalValidator;
 
-use crate::accounts::{ClientAuthenticator, PresentedClient};
+use crate::accounts::PresentedClient;
+use crate::authority::Authority;
 use crate::db::tokens::{AccessTokenRecord, RefreshTokenRecord};
 use crate::db::{Storage, StoreError};
 use crate::domain::client::{comma_list, Client};
 use crate::domain::clock;
-use crate::stores::{ClientStore, TokenStore};
+use crate::stores::{ClientStore, TokenStore, UserStore};
 
 /// A stored token, found and judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,22 +146,13 @@ pub enum Lookup {
 }
 
 pub struct Introspection<S = Storage> {
-    store: S,
-    clients: Arc<ClientAuthenticator<S>>,
+    authority: Authority<S>,
     policy: IntrospectionPolicy,
 }
 
-impl<S: ClientStore + TokenStore> Introspection<S> {
-    pub fn new(
-        store: S,
-        clients: Arc<ClientAuthenticator<S>>,
-        policy: IntrospectionPolicy,
-    ) -> Self {
-        Self {
-            store,
-            clients,
-            policy,
-        }
+impl<S: ClientStore + UserStore + TokenStore> Introspection<S> {
+    pub fn new(authority: Authority<S>, policy: IntrospectionPolicy) -> Self {
+        Self { authority, policy }
     }
 
     /// What `token` stands for, asked by the presented client.
@@ -172,15 +162,16 @@ impl<S: ClientStore + TokenStore> Introspection<S> {
         token: &str,
         lookup: Lookup,
     ) -> Result<Inspection, ApiError> {
-        let client = self.clients.authenticate(presented).await?;
+        let client = self.authority.clients.authenticate(presented).await?;
         // Introspection requires client *authentication*, which a public client, known by its id
         // alone, cannot give.
         if client.is_public() || !self.policy.allows(&client) {
             return Err(ApiError::new(ErrorCode::IntrospectionDenied));
         }
-        let access = || access_token(&self.store, token);
+        let store = &self.authority.store;
+        let access = || access_token(store, token);
         let refresh =
-            || async { Ok::<_, StoreError>(judge_refresh(self.store.refresh_token(token).await?)) };
+            || async { Ok::<_, StoreError>(judge_refresh(store.refresh_token(token).await?)) };
         Ok(match lookup {
             Lookup::AccessOnly => access().await?,
             Lookup::AccessFirst => match access().await? {

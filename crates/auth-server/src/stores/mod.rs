@@ -7,11 +7,14 @@
 
 use std::future::Future;
 
+use shared::ApiError;
+
 use crate::db::codes::{CodeRecord, Exchange};
 use crate::db::tokens::{AccessTokenRecord, NewTokens, RefreshTokenRecord, Stored};
 use crate::db::StoreError;
 use crate::domain::client::Client;
 use crate::domain::user::User;
+use crate::issuing::Issued;
 
 #[cfg(test)]
 pub mod memory;
@@ -60,17 +63,20 @@ pub trait TokenStore: Send + Sync + 'static {
 
     /// Consumes the code stored under `code_id` and, in the same transaction, stores the tokens
     /// `decide` mints from it (see [`crate::db::codes::exchange`]). `decide` may run twice.
-    fn exchange_code<T, E, F>(
+    fn exchange_code(
         &self,
         code_id: String,
         now: i64,
-        decide: F,
-    ) -> impl Future<Output = Result<Exchange<T, E>, StoreError>> + Send
-    where
-        T: AsRef<NewTokens> + Send + 'static,
-        E: Send + 'static,
-        F: FnMut(&CodeRecord, Option<User>) -> Result<T, E> + Send + 'static;
+        decide: CodeDecision,
+    ) -> impl Future<Output = Exchanged> + Send;
 }
+
+/// How a code exchange ended (see [`Exchange`]).
+pub type Exchanged = Result<Exchange<Issued, ApiError>, StoreError>;
+
+/// Checks a consumed code against the token request and mints its tokens, or says why not.
+pub type CodeDecision =
+    Box<dyn FnMut(&CodeRecord, Option<User>) -> Result<Issued, ApiError> + Send>;
 
 /// A user's decision on a client's scope, remembered (Spring's `oauth_approvals`).
 pub trait ApprovalStore: Send + Sync + 'static {

@@ -35,14 +35,17 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
             client,
             redirect_uri: redirect_uri.map(str::to_owned),
             verifier: verifier.map(str::to_owned),
-            issuer: self.issuer.clone(),
+            issuer: self.authority.issuer.clone(),
             now,
         };
         let exchange = self
+            .authority
             .store
-            .exchange_code(token_value::hash(code), now, move |record, user| {
-                request.issue(record, user)
-            })
+            .exchange_code(
+                token_value::hash(code),
+                now,
+                Box::new(move |record, user| request.issue(record, user)),
+            )
             .await?;
         match exchange {
             Exchange::Issued(issued) => Ok(issued.response),
@@ -52,7 +55,11 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
                 Err(ApiError::new(ErrorCode::InvalidAuthorizationCode))
             }
             Exchange::Replayed(record) => {
-                let revoked = self.store.revoke_family(&record.family_id).await?;
+                let revoked = self
+                    .authority
+                    .store
+                    .revoke_family(&record.family_id)
+                    .await?;
                 log::warn!(
                     "client {}: an authorization code was presented again; revoked {revoked} tokens issued with it",
                     record.client_id

@@ -25,6 +25,7 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
         };
         // §4.4.3: a refresh token SHOULD NOT be included; the client can simply ask again.
         let issued = self
+            .authority
             .issuer
             .mint(&grant, Joining::NewGrant, RefreshPlan::None);
         self.answer_new_grant(issued).await

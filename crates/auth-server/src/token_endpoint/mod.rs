@@ -11,40 +11,26 @@ mod refresh_token;
 mod request;
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use shared::params::Params;
 use shared::{ApiError, ErrorCode, TokenResponse};
 
-use crate::accounts::{ClientAuthenticator, PresentedClient, UserAuthenticator};
+use crate::accounts::PresentedClient;
+use crate::authority::Authority;
 use crate::db::tokens::Stored;
 use crate::db::Storage;
 use crate::domain::client::Client;
-use crate::issuing::{Issued, Issuer};
+use crate::issuing::Issued;
 use crate::stores::{ClientStore, TokenStore, UserStore};
 pub use request::{GrantRequest, TOKEN_PARAMS};
 
-/// Everything the grants need: the stores, who is asking, and the token policy.
 pub struct TokenEndpoint<S = Storage> {
-    store: S,
-    clients: Arc<ClientAuthenticator<S>>,
-    users: Arc<UserAuthenticator<S>>,
-    issuer: Issuer,
+    authority: Authority<S>,
 }
 
 impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
-    pub fn new(
-        store: S,
-        clients: Arc<ClientAuthenticator<S>>,
-        users: Arc<UserAuthenticator<S>>,
-        issuer: Issuer,
-    ) -> Self {
-        Self {
-            store,
-            clients,
-            users,
-            issuer,
-        }
+    pub fn new(authority: Authority<S>) -> Self {
+        Self { authority }
     }
 
     /// `POST /oauth/token`, once the request was decoded. `from` is the caller's address, for the
@@ -58,7 +44,7 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
         params: &Params,
         from: Option<IpAddr>,
     ) -> Result<TokenResponse, ApiError> {
-        let client = self.clients.authenticate(presented).await?;
+        let client = self.authority.clients.authenticate(presented).await?;
         let request = GrantRequest::parse(params)?;
         let grant = request.grant_type();
         if !client.allows(grant) {
@@ -94,7 +80,7 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
     /// Stores the tokens of a fresh grant and answers with them. A new grant has nothing that
     /// could have been revoked.
     async fn answer_new_grant(&self, issued: Issued) -> Result<TokenResponse, ApiError> {
-        match self.store.store_tokens(issued.tokens).await? {
+        match self.authority.store.store_tokens(issued.tokens).await? {
             Stored::Stored => Ok(issued.response),
             refused => Err(ApiError::internal(format!(
                 "a new grant was refused: {refused:?}"
@@ -116,11 +102,8 @@ pub(crate) mod tests {
     //! What the grants' unit tests share: an endpoint on the in-memory stores.
 
     use super::*;
-    use crate::accounts::passwords::CheckSettings;
-    use crate::accounts::{ClientDirectory, Passwords};
-    use crate::domain::sign_in_throttle::SignInThrottle;
     use crate::settings::Settings;
-    use crate::stores::memory::MemoryStore;
+    use crate::stores::memory::{authority, MemoryStore};
 
     pub fn endpoint_with(
         store: &MemoryStore,
@@ -128,20 +111,7 @@ pub(crate) mod tests {
     ) -> TokenEndpoint<MemoryStore> {
         let mut settings = Settings::defaults();
         change(&mut settings);
-        let passwords = Arc::new(Passwords::new(&CheckSettings::for_tools(4)).unwrap());
-        TokenEndpoint::new(
-            store.clone(),
-            Arc::new(ClientAuthenticator::new(
-                ClientDirectory::new(store.clone(), 0, 10),
-                passwords.clone(),
-            )),
-            Arc::new(UserAuthenticator::new(
-                store.clone(),
-                passwords,
-                SignInThrottle::new(&settings.brute_force.limits()),
-            )),
-            Issuer::new(settings.tokens),
-        )
+        TokenEndpoint::new(authority(store, &settings))
     }
 
     pub fn endpoint(store: &MemoryStore) -> TokenEndpoint<MemoryStore> {

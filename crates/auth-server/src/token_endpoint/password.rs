@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use shared::{ApiError, Scope, TokenResponse};
 
 use super::{require_confidential, TokenEndpoint};
+use crate::accounts::users::Credentials;
 use crate::domain::client::Client;
 use crate::domain::grant_type::GrantType;
 use crate::domain::scope;
@@ -23,7 +24,12 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
         require_confidential(client)?;
         // Scope first, as Spring's request validator did: a doomed request costs no bcrypt work.
         let scope = scope::negotiate(requested, &client.scope)?;
-        let user = self.users.sign_in(from, username, password).await?;
+        let credentials = Credentials {
+            from,
+            username,
+            password,
+        };
+        let user = self.authority.users.sign_in(credentials).await?;
         let grant = Grant {
             client,
             subject: &Subject::user(&user),
@@ -35,7 +41,10 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
         } else {
             RefreshPlan::None
         };
-        let issued = self.issuer.mint(&grant, Joining::NewGrant, refresh);
+        let issued = self
+            .authority
+            .issuer
+            .mint(&grant, Joining::NewGrant, refresh);
         self.answer_new_grant(issued).await
     }
 }

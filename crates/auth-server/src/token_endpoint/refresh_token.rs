@@ -22,6 +22,7 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
         requested: Option<Scope>,
     ) -> Result<TokenResponse, ApiError> {
         let record = self
+            .authority
             .store
             .refresh_token(presented)
             .await?
@@ -50,7 +51,7 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
         let subject = self.current_subject(client, &record).await?;
         let rotate = client
             .rotate_refresh_tokens()
-            .unwrap_or(self.issuer.rotates_by_default());
+            .unwrap_or(self.authority.issuer.rotates_by_default());
         let plan = if rotate {
             RefreshPlan::Rotate { record: &record }
         } else {
@@ -66,9 +67,10 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
             grant_type: GrantType::RefreshToken,
         };
         let issued = self
+            .authority
             .issuer
             .mint(&grant, Joining::Family(&record.family_id), plan);
-        match self.store.store_tokens(issued.tokens).await? {
+        match self.authority.store.store_tokens(issued.tokens).await? {
             Stored::Stored => Ok(issued.response),
             // Revoked between our read and our write.
             Stored::FamilyRevoked | Stored::RefreshGone => {
@@ -91,6 +93,7 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
             return Ok(Subject::client(client));
         };
         let user = self
+            .authority
             .store
             .user(username)
             .await?
@@ -105,7 +108,7 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
     /// Revokes everything of the grant and says why. If the revocation cannot be stored, the
     /// answer is 503, never a claim that it happened.
     async fn revoke_after_reuse(&self, record: &RefreshTokenRecord) -> ApiError {
-        match self.store.revoke_family(&record.family_id).await {
+        match self.authority.store.revoke_family(&record.family_id).await {
             Ok(count) => {
                 log::warn!(
                     "client {}: a rotated refresh token was presented again; revoked {count} tokens of its grant",

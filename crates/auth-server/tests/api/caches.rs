@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use auth_server::domain::token_value::hash;
 
-use test_support::{on_both_backends, spawn_app_with, Backend, TestApp};
+use test_support::{on_both_backends, sqlite_app_with, TestApp};
 
 async fn cc(app: &TestApp, secret: &str, scope: Option<&str>) -> test_support::Answer {
     let mut form = vec![("grant_type", "client_credentials")];
@@ -100,16 +100,13 @@ async fn every_token_of_a_burst_is_committed_before_its_answer(app: TestApp) {
 /// waiting forever or starving other requests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_bcrypt_queue_answers_503_with_retry_after() {
-    let Some(app) = spawn_app_with(Backend::Sqlite, |s| {
+    let app = sqlite_app_with(|s| {
         s.security.bcrypt_cost = 12;
         s.security.bcrypt_threads = 1;
         s.security.bcrypt_queue = 1;
         s.security.bcrypt_nice = 0;
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     app.add_user("u", "pw", &["ROLE_USER"]);
     let answers = futures_util::future::join_all((0..12).map(|_| {
         app.token_basic(

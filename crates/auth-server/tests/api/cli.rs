@@ -188,27 +188,13 @@ async fn clients_and_users_managed_from_the_cli_get_tokens(backend: Backend) {
     settings.security.client_cache_seconds = 1;
     let app = start(db, settings).await;
     let token = app
-        .token_basic(
-            ("ci", "ci-secret"),
-            &[
-                ("grant_type", "password"),
-                ("username", "dora"),
-                ("password", "second"),
-            ],
-        )
+        .password_grant_as(("ci", "ci-secret"), ("dora", "second"))
         .await;
     assert_eq!(token.json()["expires_in"], 900, "{}", token.body);
     assert_eq!(token.json()["scope"], "read write");
-    app.token_basic(
-        ("ci", "ci-secret"),
-        &[
-            ("grant_type", "password"),
-            ("username", "dora"),
-            ("password", "first"),
-        ],
-    )
-    .await
-    .assert_error(400, "invalid_grant", "Bad credentials");
+    app.password_grant_as(("ci", "ci-secret"), ("dora", "first"))
+        .await
+        .assert_error(400, "invalid_grant", "Bad credentials");
 
     assert!(ok(&url, &["user", "remove", "--username", "dora"]).contains("removed"));
     assert!(ok(&url, &["client", "remove", "--client-id", "ci"]).contains("removed"));

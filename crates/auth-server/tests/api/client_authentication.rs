@@ -93,20 +93,13 @@ async fn a_malformed_basic_header_is_401(app: TestApp) {
 #[on_both_backends]
 async fn a_grant_the_client_is_not_registered_for_is_unauthorized_client(app: TestApp) {
     app.add_client("cc-only", "client_credentials", |_| {});
-    app.token_basic(
-        ("cc-only", "s3cret"),
-        &[
-            ("grant_type", "password"),
-            ("username", "admin"),
-            ("password", "123456"),
-        ],
-    )
-    .await
-    .assert_error(
-        401,
-        "unauthorized_client",
-        "Unauthorized grant type: password",
-    );
+    app.password_grant_as(("cc-only", "s3cret"), ("admin", "123456"))
+        .await
+        .assert_error(
+            401,
+            "unauthorized_client",
+            "Unauthorized grant type: password",
+        );
     app.add_client("spring-default", "", |row| {
         row.authorized_grant_types = None
     });

@@ -1,20 +1,11 @@
 //! `POST /oauth/check_token` (Spring) and `POST /oauth2/introspect` (RFC 7662).
 
-use test_support::{answer, on_both_backends, Answer, TestApp};
-
-async fn check(app: &TestApp, token: &str) -> Answer {
-    app.post_form(
-        "/oauth/check_token",
-        &[("token", token)],
-        Some(("resource", "resource-secret")),
-    )
-    .await
-}
+use test_support::{answer, on_both_backends, TestApp};
 
 #[on_both_backends]
 async fn check_token_answers_springs_shape(app: TestApp) {
     let token = app.password_grant().await.field("access_token");
-    let answer = check(&app, &token).await;
+    let answer = app.check_token(&token).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     let exp = answer.json()["exp"].as_i64().unwrap();
     assert_eq!(
@@ -32,7 +23,7 @@ async fn check_token_answers_springs_shape(app: TestApp) {
         .token_basic(("svc", "s3cret"), &[("grant_type", "client_credentials")])
         .await
         .field("access_token");
-    let json = check(&app, &client_token).await.json();
+    let json = app.check_token(&client_token).await.json();
     assert!(json.get("user_name").is_none(), "client-only token");
     assert_eq!(json["authorities"], serde_json::json!(["ROLE_SVC"]));
     assert_eq!(json["aud"], serde_json::json!(["hi", "reports"]));

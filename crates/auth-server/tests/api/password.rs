@@ -22,16 +22,9 @@ async fn a_wrong_password_or_unknown_user_is_bad_credentials(app: TestApp) {
         ("nobody", "123456"),
         ("ADMIN", "123456"),
     ] {
-        app.token_basic(
-            ("dev", "11"),
-            &[
-                ("grant_type", "password"),
-                ("username", username),
-                ("password", password),
-            ],
-        )
-        .await
-        .assert_error(400, "invalid_grant", "Bad credentials");
+        app.password_grant_as(("dev", "11"), (username, password))
+            .await
+            .assert_error(400, "invalid_grant", "Bad credentials");
     }
 }
 
@@ -48,17 +41,7 @@ async fn a_disabled_user_is_refused_once_the_password_is_right(app: TestApp) {
     }
     let grant = |pw: &'static str| {
         let app = &app;
-        async move {
-            app.token_basic(
-                ("dev", "11"),
-                &[
-                    ("grant_type", "password"),
-                    ("username", "gone"),
-                    ("password", pw),
-                ],
-            )
-            .await
-        }
+        async move { app.password_grant_as(("dev", "11"), ("gone", pw)).await }
     };
     grant("wrong")
         .await
@@ -71,16 +54,9 @@ async fn a_disabled_user_is_refused_once_the_password_is_right(app: TestApp) {
 #[on_both_backends]
 async fn a_user_without_authorities_is_refused_as_spring_did(app: TestApp) {
     app.add_user("bare", "pw", &[]);
-    app.token_basic(
-        ("dev", "11"),
-        &[
-            ("grant_type", "password"),
-            ("username", "bare"),
-            ("password", "pw"),
-        ],
-    )
-    .await
-    .assert_error(400, "invalid_grant", "Bad credentials");
+    app.password_grant_as(("dev", "11"), ("bare", "pw"))
+        .await
+        .assert_error(400, "invalid_grant", "Bad credentials");
 }
 
 #[on_both_backends]
@@ -91,30 +67,16 @@ async fn missing_username_or_password_is_invalid_request(app: TestApp) {
     )
     .await
     .assert_error(400, "invalid_request", "Missing parameter: username");
-    app.token_basic(
-        ("dev", "11"),
-        &[
-            ("grant_type", "password"),
-            ("username", "admin"),
-            ("password", ""),
-        ],
-    )
-    .await
-    .assert_error(400, "invalid_request", "Missing parameter: password");
+    app.password_grant_as(("dev", "11"), ("admin", ""))
+        .await
+        .assert_error(400, "invalid_request", "Missing parameter: password");
 }
 
 #[on_both_backends]
 async fn no_refresh_token_for_a_client_without_the_refresh_grant(app: TestApp) {
     app.add_client("norefresh", "password", |_| {});
     let answer = app
-        .token_basic(
-            ("norefresh", "s3cret"),
-            &[
-                ("grant_type", "password"),
-                ("username", "admin"),
-                ("password", "123456"),
-            ],
-        )
+        .password_grant_as(("norefresh", "s3cret"), ("admin", "123456"))
         .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert!(answer.json().get("refresh_token").is_none());

@@ -12,7 +12,7 @@ use auth_server::domain::clock;
 use auth_server::housekeeping::purge_once;
 use diesel::prelude::*;
 
-use test_support::{answer, on_both_backends, params_of, spawn_app_with, Backend, TestApp};
+use test_support::{answer, on_both_backends, params_of, sqlite_app_with, TestApp};
 
 const AUTHORIZE: &str =
     "response_type=code&client_id=dev&redirect_uri=http://www.baidu.com&state=s";
@@ -135,9 +135,7 @@ async fn expired_rows_are_purged_and_live_ones_kept(app: TestApp) {
 /// The server purges by itself every `purge.interval_seconds`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_purges_on_its_own_schedule() {
-    let Some(app) = spawn_app_with(Backend::Sqlite, |s| s.purge.interval_seconds = 1).await else {
-        return;
-    };
+    let app = sqlite_app_with(|s| s.purge.interval_seconds = 1).await;
     assert_eq!(app.password_grant().await.status, 200);
     age_everything(&app);
     let rows = || -> i64 {
@@ -160,9 +158,7 @@ async fn the_server_purges_on_its_own_schedule() {
 /// `auth-server purge` does one purge and says what it deleted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_purge_command_deletes_expired_rows() {
-    let Some(app) = spawn_app_with(Backend::Sqlite, |s| s.purge.interval_seconds = 0).await else {
-        return;
-    };
+    let app = sqlite_app_with(|s| s.purge.interval_seconds = 0).await;
     let token = app.password_grant().await;
     age_everything(&app);
     let url = format!(

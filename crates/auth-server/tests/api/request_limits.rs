@@ -1,13 +1,11 @@
 //! Request limits: every oversized part of a request answers a clear 4xx with the catalogue's JSON,
 //! before any work is done for it. (The body limit, 413, is SECURITY.md item 23, in security.rs.)
 
-use test_support::{answer, spawn_app, Backend};
+use test_support::{answer, sqlite_app_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_many_parameters_is_400() {
-    let Some(app) = spawn_app(Backend::Sqlite).await else {
-        return;
-    };
+    let app = sqlite_app_with(|_| {}).await;
     let mut form = vec![
         ("grant_type".to_owned(), "client_credentials".to_owned()),
         ("client_id".to_owned(), "dev".to_owned()),
@@ -33,9 +31,7 @@ async fn too_many_parameters_is_400() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parameter_over_4_kib_is_400_naming_it() {
-    let Some(app) = spawn_app(Backend::Sqlite).await else {
-        return;
-    };
+    let app = sqlite_app_with(|_| {}).await;
     let long = "a".repeat(4097);
     let before = app.passwords.bcrypt_runs();
     app.token(&[
@@ -52,9 +48,7 @@ async fn a_parameter_over_4_kib_is_400_naming_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_uri_over_8_kib_is_414_and_headers_over_16_kib_are_431() {
-    let Some(app) = spawn_app(Backend::Sqlite).await else {
-        return;
-    };
+    let app = sqlite_app_with(|_| {}).await;
     let long_uri = answer(
         app.http
             .get(app.url(&format!("/hi?name={}", "a".repeat(8 * 1024))))

@@ -121,14 +121,7 @@ async fn spring_clients_users_and_tables_work_unchanged(backend: Backend) {
 
     for (user, password) in [("alice", "password"), ("bob", "pw"), ("carol", "password")] {
         let answer = app
-            .token_basic(
-                ("delegating", "password"),
-                &[
-                    ("grant_type", "password"),
-                    ("username", user),
-                    ("password", password),
-                ],
-            )
+            .password_grant_as(("delegating", "password"), (user, password))
             .await;
         assert_eq!(answer.status, 200, "{user}: {}", answer.body);
         answer.field("refresh_token");

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use crate::harness::{
-    get, http, limit_file_size, ms, not_active, one_at_a_time, password_form, postgres,
-    postgres_address, send, sqlite, start_auth_server, url_via, Process, Proxy, CLIENT,
+    database, get, http, limit_file_size, ms, not_active, one_at_a_time, password_form,
+    postgres_address, send, start_auth_server, url_via, Backend, Process, Proxy, CLIENT,
 };
 use crate::load::{Call, Load, Mix};
 
@@ -34,7 +34,7 @@ const OUTAGE_ENV: [(&str, &str); 3] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_22_postgres_stopped_under_load_answers_503_json_loses_nothing_and_recovers() {
     let _turn = one_at_a_time().await;
-    let Some(db) = postgres("item 22, PostgreSQL stopped under load") else {
+    let Some(db) = database(Backend::Postgres) else {
         return;
     };
     let proxy = Proxy::start(postgres_address(&db));
@@ -56,7 +56,7 @@ async fn item_22_postgres_stopped_under_load_answers_503_json_loses_nothing_and_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_22_sqlite_unwritable_under_load_answers_503_json_loses_nothing_and_recovers() {
     let _turn = one_at_a_time().await;
-    let db = sqlite();
+    let db = database(Backend::Sqlite).expect("SQLite is always there");
     let mut auth = start_auth_server(&db.url(), 0, &OUTAGE_ENV).await;
     let pid = auth.pid();
     outage_under_load(

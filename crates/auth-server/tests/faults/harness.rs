@@ -19,23 +19,12 @@ pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
         .await
 }
 
-pub use test_support::TestDb as Database;
+pub use test_support::{Backend, TestDb as Database};
 
-/// A throwaway SQLite database.
-pub fn sqlite() -> Database {
-    Database::create(test_support::Backend::Sqlite)
-        .expect("SQLite is always there")
-        .0
-}
-
-/// A throwaway PostgreSQL database; `None`, with a note naming the test, when `TEST_DATABASE_URL`
-/// is not set.
-pub fn postgres(test: &str) -> Option<Database> {
-    let created = Database::create(test_support::Backend::Postgres).map(|(db, _)| db);
-    if created.is_none() {
-        eprintln!("{test}: skipped");
-    }
-    created
+/// A throwaway database of `backend`; `None` (the test says it was skipped) for PostgreSQL when
+/// `TEST_DATABASE_URL` is not set.
+pub fn database(backend: Backend) -> Option<Database> {
+    Database::create(backend).map(|(db, _)| db)
 }
 
 /// Where PostgreSQL listens, for a proxy to stand in front of it.

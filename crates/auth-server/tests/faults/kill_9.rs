@@ -10,42 +10,24 @@ use auth_server::db::schema::{
 };
 use diesel::prelude::*;
 
+use test_support::on_both_backends;
+
 use crate::harness::{
-    http, ms, not_active, one_at_a_time, postgres, sqlite, start_auth_server, Database,
+    database, http, ms, not_active, one_at_a_time, start_auth_server, Backend, Database,
 };
-use crate::load::{Load, Mix};
+use crate::load::Load;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn item_24_kill_9_under_load_on_sqlite_every_token_answered_200_validates_after_restart() {
+#[on_both_backends]
+async fn item_24_kill_9_under_load_every_token_answered_200_validates_after_restart(
+    backend: Backend,
+) {
     let _turn = one_at_a_time().await;
-    kill_9_under_load(sqlite()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn item_24_kill_9_under_load_on_postgres_every_token_answered_200_validates_after_restart() {
-    let _turn = one_at_a_time().await;
-    let Some(db) = postgres("item 24, kill -9 under load on PostgreSQL") else {
+    let Some(db) = database(backend) else {
         return;
     };
-    kill_9_under_load(db).await;
-}
-
-async fn kill_9_under_load(db: Database) {
     let http = http();
     let mut auth = start_auth_server(&db.url(), 0, &[]).await;
-    let load = Load::start(
-        &auth,
-        Mix {
-            client_credentials: 3,
-            password: 2,
-            refresh_tokens: Vec::new(),
-            checked_tokens: Vec::new(),
-        },
-    );
-    let started = Instant::now();
-    while load.successes() < 300 && started.elapsed() < Duration::from_secs(5) {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let load = Load::issuing(&auth, 300).await;
     auth.kill_9();
     let killed = Instant::now();
     // The workers' requests in flight fail now; later ones are refused.
@@ -72,7 +54,7 @@ async fn kill_9_under_load(db: Database) {
     let rows = whole_rows(&db);
 
     println!(
-        "item 24, kill -9 under load on {} (3 client_credentials, 2 password workers):\n  \
+        "item 24, kill -9 under load on {} (3 client_credentials, 1 password workers):\n  \
          answers: {}\n  {} requests in flight were cut off by the kill; restart took {} ms\n  \
          {} access tokens answered 200 before the kill: {} not active after the restart\n  {}",
         db.label(),

@@ -3,16 +3,18 @@
 
 use std::time::{Duration, Instant};
 
+use test_support::on_both_backends;
+
 use crate::harness::{
-    get, http, ms, not_active, one_at_a_time, postgres, postgres_address, sqlite,
-    start_auth_server, url_via, Database, Proxy,
+    database, get, http, ms, not_active, one_at_a_time, postgres_address, start_auth_server,
+    url_via, Backend, Proxy,
 };
-use crate::load::{Load, Mix};
+use crate::load::Load;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_waits_for_a_database_that_comes_up_after_it() {
     let _turn = one_at_a_time().await;
-    let Some(db) = postgres("a database that comes up after the server") else {
+    let Some(db) = database(Backend::Postgres) else {
         return;
     };
     let proxy = Proxy::start(postgres_address(&db));
@@ -40,40 +42,18 @@ async fn the_server_waits_for_a_database_that_comes_up_after_it() {
     assert_eq!(health.status, 200, "{}", health.body);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_under_load_on_sqlite_finishes_the_requests_in_flight_and_loses_no_token() {
-    let _turn = one_at_a_time().await;
-    sigterm_under_load(sqlite()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_under_load_on_postgres_finishes_the_requests_in_flight_and_loses_no_token() {
-    let _turn = one_at_a_time().await;
-    let Some(db) = postgres("SIGTERM under load on PostgreSQL") else {
-        return;
-    };
-    sigterm_under_load(db).await;
-}
-
 /// A graceful stop under a token-issuing load: the process exits 0 within a few seconds, having
 /// answered what it accepted, and every token it answered 200 validates after a restart (the batch
 /// writer committed before the process went).
-async fn sigterm_under_load(db: Database) {
+#[on_both_backends]
+async fn sigterm_under_load_finishes_the_requests_in_flight_and_loses_no_token(backend: Backend) {
+    let _turn = one_at_a_time().await;
+    let Some(db) = database(backend) else {
+        return;
+    };
     let http = http();
     let mut auth = start_auth_server(&db.url(), 0, &[]).await;
-    let load = Load::start(
-        &auth,
-        Mix {
-            client_credentials: 3,
-            password: 1,
-            refresh_tokens: Vec::new(),
-            checked_tokens: Vec::new(),
-        },
-    );
-    let started = Instant::now();
-    while load.successes() < 300 && started.elapsed() < Duration::from_secs(5) {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let load = Load::issuing(&auth, 300).await;
     auth.terminate();
     let signalled = Instant::now();
     let status = auth.exited_within(Duration::from_secs(15)).await;

@@ -94,6 +94,25 @@ impl Load {
         }
     }
 
+    /// Tokens issued as fast as the server answers (three client_credentials workers and one
+    /// password worker), until `successes` were answered 200, or 5 s passed.
+    pub async fn issuing(auth: &Process, successes: usize) -> Load {
+        let load = Load::start(
+            auth,
+            Mix {
+                client_credentials: 3,
+                password: 1,
+                refresh_tokens: Vec::new(),
+                checked_tokens: Vec::new(),
+            },
+        );
+        let started = Instant::now();
+        while load.successes() < successes && started.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        load
+    }
+
     /// When each call first answered 200 among answers received at or after `since`.
     pub fn first_successes_since(&self, since: Instant) -> BTreeMap<Call, Instant> {
         let mut first = BTreeMap::new();

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use crate::harness::{
-    get, http, ms, one_at_a_time, send, sqlite, start_auth_server, start_resource_server, Process,
-    Reply, CLIENT,
+    database, get, http, ms, one_at_a_time, send, start_auth_server, start_resource_server,
+    Backend, Process, Reply, CLIENT,
 };
 
 const CACHE_TTL: Duration = Duration::from_secs(3);
@@ -42,7 +42,7 @@ fn status(reply: &Result<Reply, String>) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_20_resource_server_fails_closed_while_the_auth_server_is_down_and_recovers() {
     let _turn = one_at_a_time().await;
-    let db = sqlite();
+    let db = database(Backend::Sqlite).expect("SQLite is always there");
     let mut auth = start_auth_server(&db.url(), 0, &[]).await;
     let auth_port = auth.port;
     let ttl = CACHE_TTL.as_secs().to_string();

@@ -8,7 +8,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use resource_server::settings::{Protocol, Settings};
 use resource_server::startup::Application;
-use test_support::{answer, spawn_app_with, Answer, Backend, TestApp};
+use test_support::{answer, sqlite_app_with, Answer, TestApp};
 
 /// The real auth server with the demo data on a throwaway SQLite file.
 pub async fn spawn_auth() -> TestApp {
@@ -19,9 +19,7 @@ pub async fn spawn_auth() -> TestApp {
 pub async fn spawn_auth_with(
     configure: impl FnOnce(&mut auth_server::settings::Settings),
 ) -> TestApp {
-    spawn_app_with(Backend::Sqlite, configure)
-        .await
-        .expect("SQLite is always there")
+    sqlite_app_with(configure).await
 }
 
 pub struct ResourceServer {

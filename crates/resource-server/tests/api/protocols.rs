@@ -82,21 +82,11 @@ async fn a_legacy_token_for_another_resource_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_token_is_never_accepted_as_a_bearer_token() {
     let auth = spawn_auth().await;
-    let refresh: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/oauth/token", auth.address))
-        .basic_auth("dev", Some("11"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "admin"),
-            ("password", "123456"),
-        ])
-        .send()
+    let refresh = auth
+        .password_grant_for(("dev", "11"))
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let refresh = refresh["refresh_token"].as_str().unwrap();
+        .field("refresh_token");
+    let refresh = refresh.as_str();
     for (path, protocol) in [
         ("/oauth2/introspect", Protocol::Rfc7662),
         ("/oauth/check_token", Protocol::CheckToken),

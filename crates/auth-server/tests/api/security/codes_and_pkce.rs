@@ -16,14 +16,14 @@ async fn item_06_a_code_is_single_use_and_replay_revokes_its_tokens(app: TestApp
     let code = code(&app, WALKTHROUGH).await;
     let first = exchange(&app, &code, &[]).await;
     let (access, refresh) = (first.field("access_token"), first.field("refresh_token"));
-    assert_eq!(check(&app, &access).await.status, 200);
+    assert_eq!(app.check_token(&access).await.status, 200);
     exchange(&app, &code, &[]).await.assert_error(
         400,
         "invalid_grant",
         "Authorization code already used; the tokens issued with it are revoked",
     );
     assert_eq!(
-        check(&app, &access).await.status,
+        app.check_token(&access).await.status,
         400,
         "the first exchange's access token is revoked"
     );

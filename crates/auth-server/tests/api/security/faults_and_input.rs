@@ -100,9 +100,9 @@ async fn item_22_connections_killed_by_the_database_are_replaced() {
 
 #[on_both_backends]
 async fn item_23_a_repeated_parameter_is_invalid_request(app: TestApp) {
-    raw_post(
-        &app,
+    app.post_bytes(
         "/oauth/token",
+        Some(("dev", "11")),
         Some("application/x-www-form-urlencoded"),
         b"grant_type=client_credentials&scope=app&scope=app".to_vec(),
     )
@@ -113,26 +113,28 @@ async fn item_23_a_repeated_parameter_is_invalid_request(app: TestApp) {
 #[on_both_backends]
 async fn item_23_a_body_that_is_not_a_form_is_415(app: TestApp) {
     for content_type in [Some("application/json"), Some("text/plain"), None] {
-        let answer = raw_post(
-            &app,
-            "/oauth/token",
-            content_type,
-            br#"{"grant_type":"client_credentials"}"#.to_vec(),
-        )
-        .await;
+        let answer = app
+            .post_bytes(
+                "/oauth/token",
+                Some(("dev", "11")),
+                content_type,
+                br#"{"grant_type":"client_credentials"}"#.to_vec(),
+            )
+            .await;
         answer.assert_error(
             415,
             "invalid_request",
             "Content-Type must be application/x-www-form-urlencoded",
         );
     }
-    let with_charset = raw_post(
-        &app,
-        "/oauth/token",
-        Some("application/x-www-form-urlencoded; charset=UTF-8"),
-        b"grant_type=client_credentials".to_vec(),
-    )
-    .await;
+    let with_charset = app
+        .post_bytes(
+            "/oauth/token",
+            Some(("dev", "11")),
+            Some("application/x-www-form-urlencoded; charset=UTF-8"),
+            b"grant_type=client_credentials".to_vec(),
+        )
+        .await;
     assert_eq!(with_charset.status, 200, "{}", with_charset.body);
 }
 
@@ -140,9 +142,9 @@ async fn item_23_a_body_that_is_not_a_form_is_415(app: TestApp) {
 async fn item_23_a_huge_body_is_413(app: TestApp) {
     let mut body = b"grant_type=client_credentials&padding=".to_vec();
     body.extend(std::iter::repeat_n(b'a', 2 * 1024 * 1024));
-    raw_post(
-        &app,
+    app.post_bytes(
         "/oauth/token",
+        Some(("dev", "11")),
         Some("application/x-www-form-urlencoded"),
         body,
     )
@@ -156,9 +158,9 @@ async fn item_23_bytes_that_are_not_utf8_are_400(app: TestApp) {
         &b"grant_type=password&username=%FF%FE&password=x"[..],
         b"grant_type=password&username=\xff\xfe&password=x",
     ] {
-        raw_post(
-            &app,
+        app.post_bytes(
             "/oauth/token",
+            Some(("dev", "11")),
             Some("application/x-www-form-urlencoded"),
             body.to_vec(),
         )

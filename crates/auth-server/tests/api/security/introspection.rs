@@ -8,7 +8,7 @@ async fn item_19_a_revoked_token_is_inactive_at_both_endpoints(app: TestApp) {
     let first = exchange(&app, &code, &[]).await;
     let (access, refresh) = (first.field("access_token"), first.field("refresh_token"));
     assert_eq!(
-        introspect(&app, &[("token", &access)]).await.json()["active"],
+        app.introspect(&[("token", &access)]).await.json()["active"],
         true
     );
     // A replayed code revokes what the first exchange issued.
@@ -17,7 +17,7 @@ async fn item_19_a_revoked_token_is_inactive_at_both_endpoints(app: TestApp) {
         for hint in [None, Some("access_token"), Some("refresh_token")] {
             let mut form = vec![("token", token.as_str())];
             form.extend(hint.map(|hint| ("token_type_hint", hint)));
-            let answer = introspect(&app, &form).await;
+            let answer = app.introspect(&form).await;
             assert_eq!(
                 (answer.status, answer.body.as_str()),
                 (200, r#"{"active":false}"#),
@@ -25,7 +25,7 @@ async fn item_19_a_revoked_token_is_inactive_at_both_endpoints(app: TestApp) {
             );
         }
     }
-    let refused = check(&app, &access).await;
+    let refused = app.check_token(&access).await;
     assert_eq!(refused.status, 400, "{}", refused.body);
     let json = refused.json();
     assert_eq!(json["error"], "invalid_token");
@@ -74,7 +74,7 @@ async fn item_19_only_authenticated_trusted_clients_may_introspect(app: TestApp)
 
 #[on_both_backends]
 async fn item_19_check_token_refuses_unknown_and_expired_tokens_with_springs_400(app: TestApp) {
-    check(&app, "no-such-token").await.assert_error(
+    app.check_token("no-such-token").await.assert_error(
         400,
         "invalid_token",
         "Token was not recognised",
@@ -87,14 +87,14 @@ async fn item_19_check_token_refuses_unknown_and_expired_tokens_with_springs_400
         .token_basic(("brief", "s3cret"), &[("grant_type", "client_credentials")])
         .await
         .field("access_token");
-    assert_eq!(check(&app, &token).await.status, 200);
+    assert_eq!(app.check_token(&token).await.status, 200);
     tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
-    check(&app, &token)
+    app.check_token(&token)
         .await
         .assert_error(400, "invalid_token", "Token has expired");
     // A refresh token is not an access token, for check_token.
     let refresh = app.password_grant().await.field("refresh_token");
-    check(&app, &refresh)
+    app.check_token(&refresh)
         .await
         .assert_error(400, "invalid_token", "Token was not recognised");
 }
@@ -102,7 +102,7 @@ async fn item_19_check_token_refuses_unknown_and_expired_tokens_with_springs_400
 #[on_both_backends]
 async fn item_19_an_unknown_or_expired_token_is_exactly_active_false(app: TestApp) {
     let token = app.password_grant().await.field("access_token");
-    let answer = introspect(&app, &[("token", &token)]).await;
+    let answer = app.introspect(&[("token", &token)]).await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.header("cache-control"), "no-store");
     let json = answer.json();
@@ -115,7 +115,7 @@ async fn item_19_an_unknown_or_expired_token_is_exactly_active_false(app: TestAp
     let (iat, exp) = (json["iat"].as_i64().unwrap(), json["exp"].as_i64().unwrap());
     assert_eq!(exp - iat, 3600);
     for unknown in ["nope", "x".repeat(300).as_str()] {
-        let inactive = introspect(&app, &[("token", unknown)]).await;
+        let inactive = app.introspect(&[("token", unknown)]).await;
         assert_eq!(
             (inactive.status, inactive.body.as_str()),
             (200, r#"{"active":false}"#)
@@ -130,7 +130,7 @@ async fn item_19_an_unknown_or_expired_token_is_exactly_active_false(app: TestAp
         .field("access_token");
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     assert_eq!(
-        introspect(&app, &[("token", &brief)]).await.body,
+        app.introspect(&[("token", &brief)]).await.body,
         r#"{"active":false}"#
     );
 }
@@ -141,28 +141,19 @@ async fn item_19_a_rotated_refresh_token_is_inactive(app: TestApp) {
         row.additional_information = Some(r#"{"rotate_refresh_tokens":true}"#.into())
     });
     let refresh = app
-        .token_basic(
-            ("rot", "s3cret"),
-            &[
-                ("grant_type", "password"),
-                ("username", "admin"),
-                ("password", "123456"),
-            ],
-        )
+        .password_grant_as(("rot", "s3cret"), ("admin", "123456"))
         .await
         .field("refresh_token");
-    let hinted = introspect(
-        &app,
-        &[("token", &refresh), ("token_type_hint", "refresh_token")],
-    )
-    .await;
+    let hinted = app
+        .introspect(&[("token", &refresh), ("token_type_hint", "refresh_token")])
+        .await;
     assert_eq!(hinted.json()["active"], true);
     assert_eq!(
         hinted.json()["token_type"],
         "refresh_token",
         "never mistaken for a bearer token"
     );
-    let unhinted = introspect(&app, &[("token", &refresh)]).await;
+    let unhinted = app.introspect(&[("token", &refresh)]).await;
     assert_eq!(
         unhinted.json()["active"],
         true,
@@ -175,7 +166,7 @@ async fn item_19_a_rotated_refresh_token_is_inactive(app: TestApp) {
     .await
     .field("refresh_token");
     assert_eq!(
-        introspect(&app, &[("token", &refresh)]).await.body,
+        app.introspect(&[("token", &refresh)]).await.body,
         r#"{"active":false}"#
     );
 }
@@ -241,14 +232,7 @@ async fn item_21_an_expired_or_revoked_token_is_invalid_token(app: TestApp) {
         row.additional_information = Some(r#"{"rotate_refresh_tokens":true}"#.into())
     });
     let first = app
-        .token_basic(
-            ("rot", "s3cret"),
-            &[
-                ("grant_type", "password"),
-                ("username", "admin"),
-                ("password", "123456"),
-            ],
-        )
+        .password_grant_as(("rot", "s3cret"), ("admin", "123456"))
         .await;
     let access = first.field("access_token");
     let refresh = first.field("refresh_token");

@@ -33,8 +33,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 
 use test_support::{
-    answer, csrf_of, field_of, on_both_backends, params_of, spawn_app, spawn_app_with, start,
-    test_settings, Answer, Backend, TestApp, TestDb,
+    answer, csrf_of, field_of, on_both_backends, params_of, sqlite_app_with, start, test_settings,
+    Answer, Backend, TestApp, TestDb,
 };
 
 const WALKTHROUGH: &str =
@@ -53,38 +53,6 @@ async fn exchange(app: &TestApp, code: &str, extra: &[(&str, &str)]) -> Answer {
     ];
     form.extend_from_slice(extra);
     app.token_basic(("dev", "11"), &form).await
-}
-
-/// `POST /oauth/check_token` as the resource server asks it.
-async fn check(app: &TestApp, token: &str) -> Answer {
-    app.post_form(
-        "/oauth/check_token",
-        &[("token", token)],
-        Some(("resource", "resource-secret")),
-    )
-    .await
-}
-
-async fn introspect(app: &TestApp, form: &[(&str, &str)]) -> Answer {
-    app.post_form(
-        "/oauth2/introspect",
-        form,
-        Some(("resource", "resource-secret")),
-    )
-    .await
-}
-
-/// A POST with exactly these bytes, as dev authenticated with HTTP Basic.
-async fn raw_post(app: &TestApp, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Answer {
-    let mut request = app
-        .http
-        .post(app.url(path))
-        .basic_auth("dev", Some("11"))
-        .body(body);
-    if let Some(content_type) = content_type {
-        request = request.header("Content-Type", content_type);
-    }
-    answer(request.send().await.unwrap()).await
 }
 
 /// `GET` of the auth server's own protected API.

@@ -160,9 +160,9 @@ async fn item_10_a_failed_refresh_never_consumes_the_only_valid_token(app: TestA
     app.refresh(("other", "s3cret"), &token, None)
         .await
         .assert_error(400, "invalid_grant", "Wrong client for this refresh token");
-    raw_post(
-        &app,
+    app.post_bytes(
         "/oauth/token",
+        Some(("dev", "11")),
         Some("application/x-www-form-urlencoded"),
         format!("grant_type=refresh_token&refresh_token={token}&refresh_token={token}")
             .into_bytes(),

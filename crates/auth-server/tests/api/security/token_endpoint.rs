@@ -218,9 +218,9 @@ async fn item_14_every_token_response_is_no_store_and_errors_are_clean_json(app:
             ),
             (
                 "repeated parameter",
-                raw_post(
-                    &app,
+                app.post_bytes(
                     path,
+                    Some(("dev", "11")),
                     form,
                     b"grant_type=client_credentials&scope=app&scope=app".to_vec(),
                 )
@@ -228,15 +228,23 @@ async fn item_14_every_token_response_is_no_store_and_errors_are_clean_json(app:
             ),
             (
                 "not UTF-8",
-                raw_post(&app, path, form, b"grant_type=\xff".to_vec()).await,
+                app.post_bytes(path, Some(("dev", "11")), form, b"grant_type=\xff".to_vec())
+                    .await,
             ),
             (
                 "not a form",
-                raw_post(&app, path, Some("application/json"), b"{}".to_vec()).await,
+                app.post_bytes(
+                    path,
+                    Some(("dev", "11")),
+                    Some("application/json"),
+                    b"{}".to_vec(),
+                )
+                .await,
             ),
             (
                 "too large",
-                raw_post(&app, path, form, vec![b'a'; 64 * 1024]).await,
+                app.post_bytes(path, Some(("dev", "11")), form, vec![b'a'; 64 * 1024])
+                    .await,
             ),
             (
                 "parameters in the query string",
@@ -280,7 +288,11 @@ async fn item_14_every_token_response_is_no_store_and_errors_are_clean_json(app:
             "grant_type=authorization_code&code=a%0D%0Ab",
             "grant_type=refresh_token&refresh_token=a%0Ab",
         ] {
-            answers.push((body, raw_post(&app, path, form, body.into()).await));
+            answers.push((
+                body,
+                app.post_bytes(path, Some(("dev", "11")), form, body.as_bytes().to_vec())
+                    .await,
+            ));
         }
         answers.push((
             "CR LF in the client_id",
@@ -377,14 +389,7 @@ async fn item_15_secrets_and_passwords_are_stored_as_bcrypt_hashes(backend: Back
     }
     // And they are hashes of what was given.
     let token = app
-        .token_basic(
-            ("ci", "ci-secret"),
-            &[
-                ("grant_type", "password"),
-                ("username", "dora"),
-                ("password", "second"),
-            ],
-        )
+        .password_grant_as(("ci", "ci-secret"), ("dora", "second"))
         .await;
     assert_eq!(token.status, 200, "{}", token.body);
 }
@@ -395,9 +400,7 @@ async fn item_15_secrets_and_passwords_are_stored_as_bcrypt_hashes(backend: Back
 /// shared 2-core machine wall-clock comparisons are noise, the work done is not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_15_an_unknown_user_costs_as_much_as_a_wrong_password() {
-    let Some(app) = spawn_app(Backend::Sqlite).await else {
-        return;
-    };
+    let app = sqlite_app_with(|_| {}).await;
     app.add_client("plain", "password", |_| {});
     app.add_user("plainuser", "pw", &["ROLE_USER"]);
     // "plain" is stored as {noop}s3cret, so its own checks cost bcrypt too; the first one below
@@ -406,16 +409,9 @@ async fn item_15_an_unknown_user_costs_as_much_as_a_wrong_password() {
         let app = &app;
         async move {
             let before = app.passwords.bcrypt_runs();
-            app.token_basic(
-                ("plain", "s3cret"),
-                &[
-                    ("grant_type", "password"),
-                    ("username", username),
-                    ("password", "wrong"),
-                ],
-            )
-            .await
-            .assert_error(400, "invalid_grant", "Bad credentials");
+            app.password_grant_as(("plain", "s3cret"), (username, "wrong"))
+                .await
+                .assert_error(400, "invalid_grant", "Bad credentials");
             app.passwords.bcrypt_runs() - before
         }
     };
@@ -573,17 +569,14 @@ async fn item_18_implicit_puts_the_token_only_in_the_fragment(app: TestApp) {
 /// no bcrypt work, even when the password is right.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_17_an_account_is_locked_after_repeated_failures_at_every_password_endpoint() {
-    let Some(app) = spawn_app_with(Backend::Sqlite, |s| {
+    let app = sqlite_app_with(|s| {
         s.brute_force.max_failures_per_user = 3;
         s.brute_force.max_failures_per_address = 0;
         s.brute_force.lockout_seconds = 60;
         // Addresses vary below: only the account can be what is counted.
         s.brute_force.trust_forwarded_for = true;
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     for n in 1..=3 {
         guess_from(&app, "admin", "wrong", Some(&format!("10.0.0.{n}")))
             .await
@@ -614,14 +607,11 @@ async fn item_17_an_account_is_locked_after_repeated_failures_at_every_password_
 /// an `X-Forwarded-For` a client writes itself is not believed unless configured.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_17_an_address_is_locked_after_repeated_failures_on_any_account() {
-    let Some(app) = spawn_app_with(Backend::Sqlite, |s| {
+    let app = sqlite_app_with(|s| {
         s.brute_force.max_failures_per_user = 0;
         s.brute_force.max_failures_per_address = 4;
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     for user in ["a", "b", "c", "d"] {
         guess_from(
             &app,
@@ -644,15 +634,12 @@ async fn item_17_an_address_is_locked_after_repeated_failures_on_any_account() {
 /// A user who mistyped gets in once the lockout has passed, and a success forgets the failures.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_17_the_lockout_ends_and_a_right_password_clears_the_count() {
-    let Some(app) = spawn_app_with(Backend::Sqlite, |s| {
+    let app = sqlite_app_with(|s| {
         s.brute_force.max_failures_per_user = 2;
         s.brute_force.max_failures_per_address = 0;
         s.brute_force.lockout_seconds = 1;
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     for _ in 0..2 {
         assert_eq!(guess(&app, "admin", "typo").await.status, 400);
     }
@@ -672,15 +659,12 @@ async fn item_17_the_lockout_ends_and_a_right_password_clears_the_count() {
 /// burst learns no more than one guess at a time; a burst of right passwords is never held back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_17_a_burst_of_guesses_learns_nothing_past_the_limit() {
-    let Some(app) = spawn_app_with(Backend::Sqlite, |s| {
+    let app = sqlite_app_with(|s| {
         s.brute_force.max_failures_per_user = 3;
         s.brute_force.max_failures_per_address = 0;
         s.brute_force.lockout_seconds = 1;
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let legit =
         futures_util::future::join_all((0..12).map(|_| guess(&app, "admin", "123456"))).await;
     assert!(
@@ -721,14 +705,11 @@ async fn item_17_a_burst_of_guesses_learns_nothing_past_the_limit() {
 /// Configured off, nothing is counted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_17_limits_of_zero_switch_the_protection_off() {
-    let Some(app) = spawn_app_with(Backend::Sqlite, |s| {
+    let app = sqlite_app_with(|s| {
         s.brute_force.max_failures_per_user = 0;
         s.brute_force.max_failures_per_address = 0;
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     for _ in 0..8 {
         assert_eq!(guess(&app, "admin", "wrong").await.status, 400);
     }
