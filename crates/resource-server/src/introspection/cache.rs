@@ -15,14 +15,20 @@ use shared::background::Background;
 use shared::guard::{TokenClaims, TokenValidator, Validation, ValidationFuture};
 use shared::{ApiError, ErrorCode};
 
+use super::client::Verdict;
 use super::IntrospectionClient;
 use crate::settings::IntrospectionSettings;
 
 /// SHA-256 of the token: the cache never holds token values.
 type Key = [u8; 32];
 
+/// A remembered answer: the claims of an active token shared by every request that presents it.
 #[derive(Clone)]
-struct Verdict(Option<Arc<TokenClaims>>);
+enum Remembered {
+    Active(Arc<TokenClaims>),
+    Expired,
+    Invalid,
+}
 
 struct Lifetimes {
     positive: Duration,
@@ -37,11 +43,11 @@ fn seconds_until(exp: i64) -> Duration {
     Duration::from_secs(exp.saturating_sub(now).max(0) as u64)
 }
 
-impl Expiry<Key, Verdict> for Lifetimes {
-    fn expire_after_create(&self, _: &Key, verdict: &Verdict, _: Instant) -> Option<Duration> {
-        Some(match &verdict.0 {
-            None => self.negative,
-            Some(claims) => match claims.expires_at {
+impl Expiry<Key, Remembered> for Lifetimes {
+    fn expire_after_create(&self, _: &Key, answer: &Remembered, _: Instant) -> Option<Duration> {
+        Some(match answer {
+            Remembered::Expired | Remembered::Invalid => self.negative,
+            Remembered::Active(claims) => match claims.expires_at {
                 Some(exp) => self.positive.min(seconds_until(exp)),
                 None => self.positive,
             },
@@ -51,7 +57,7 @@ impl Expiry<Key, Verdict> for Lifetimes {
 
 pub struct CachingValidator {
     client: Arc<IntrospectionClient>,
-    cache: Cache<Key, Verdict>,
+    cache: Cache<Key, Remembered>,
 }
 
 impl CachingValidator {
@@ -95,21 +101,26 @@ impl TokenValidator for CachingValidator {
     fn validate<'a>(&'a self, token: &'a str) -> ValidationFuture<'a> {
         Box::pin(async move {
             let key: Key = Sha256::digest(token.as_bytes()).into();
-            let verdict = self
+            let remembered = self
                 .cache
                 .try_get_with(key, async {
                     self.client
                         .introspect(token)
                         .await
-                        .map(|claims| Verdict(claims.map(Arc::new)))
+                        .map(|verdict| match verdict {
+                            Verdict::Active(claims) => Remembered::Active(Arc::new(claims)),
+                            Verdict::Expired => Remembered::Expired,
+                            Verdict::Invalid => Remembered::Invalid,
+                        })
                 })
                 .await
                 .map_err(|e: Arc<ApiError>| {
                     ApiError::new(ErrorCode::IntrospectionUnavailable).with_cause(&e)
                 })?;
-            Ok(match verdict.0 {
-                Some(claims) => Validation::Active(claims),
-                None => Validation::Invalid,
+            Ok(match remembered {
+                Remembered::Active(claims) => Validation::Active(claims),
+                Remembered::Expired => Validation::Expired,
+                Remembered::Invalid => Validation::Invalid,
             })
         })
     }

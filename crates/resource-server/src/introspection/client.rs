@@ -36,6 +36,18 @@ pub enum ClientSetupError {
     Http(#[from] reqwest::Error),
 }
 
+/// What the authorization server said of a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Active(TokenClaims),
+    Expired,
+    /// Unknown, revoked, not an access token, or expired as far as the answer tells.
+    Invalid,
+}
+
+/// check_token's description of an expired token.
+const EXPIRED: &str = "Token has expired";
+
 fn unavailable(cause: impl std::fmt::Display) -> ApiError {
     ApiError::new(ErrorCode::IntrospectionUnavailable).with_cause(cause)
 }
@@ -78,9 +90,9 @@ impl IntrospectionClient {
         self.calls.load(Ordering::Relaxed)
     }
 
-    /// `Ok(None)`: the authorization server says the token is not (or no longer) valid.
-    /// `Err`: it could not be asked, or answered something unusable; the caller fails closed.
-    pub async fn introspect(&self, token: &str) -> Result<Option<TokenClaims>, ApiError> {
+    /// What the authorization server says of `token`. `Err`: it could not be asked, or answered
+    /// something unusable; the caller fails closed.
+    pub async fn introspect(&self, token: &str) -> Result<Verdict, ApiError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let response = self
             .http
@@ -108,15 +120,17 @@ impl IntrospectionClient {
 }
 
 /// Spring answers 200 with the token's attributes, or 400 `invalid_token` when it does not know
-/// the token or it expired.
+/// the token ("Token was not recognised") or it expired ("Token has expired", Spring's wording and
+/// this project's).
 async fn check_token_answer(
     status: StatusCode,
     response: reqwest::Response,
-) -> Result<Option<TokenClaims>, ApiError> {
+) -> Result<Verdict, ApiError> {
     if status == StatusCode::BAD_REQUEST {
         let body: ErrorBody = response.json().await.map_err(unavailable)?;
         return match body.error.as_str() {
-            "invalid_token" => Ok(None),
+            "invalid_token" if body.error_description == EXPIRED => Ok(Verdict::Expired),
+            "invalid_token" => Ok(Verdict::Invalid),
             other => Err(unavailable(format!("check_token answered 400 {other}"))),
         };
     }
@@ -125,9 +139,9 @@ async fn check_token_answer(
     }
     let body: CheckTokenResponse = response.json().await.map_err(unavailable)?;
     if !body.active {
-        return Ok(None);
+        return Ok(Verdict::Invalid);
     }
-    Ok(Some(TokenClaims {
+    Ok(Verdict::Active(TokenClaims {
         scope: Scope::from_tokens(body.scope).map_err(unavailable)?,
         client_id: body.client_id,
         user_name: body.user_name,
@@ -137,27 +151,29 @@ async fn check_token_answer(
     }))
 }
 
+/// RFC 7662 says only `active: false` of an unknown, revoked or expired token, so they all read
+/// as invalid here.
 async fn rfc7662_answer(
     status: StatusCode,
     response: reqwest::Response,
-) -> Result<Option<TokenClaims>, ApiError> {
+) -> Result<Verdict, ApiError> {
     if status != StatusCode::OK {
         return Err(unavailable(format!("introspection answered {status}")));
     }
     let body: IntrospectionResponse = response.json().await.map_err(unavailable)?;
     if !body.active {
-        return Ok(None);
+        return Ok(Verdict::Invalid);
     }
     // A refresh token (or anything but a bearer access token) is active, but not for us.
     if let Some(kind) = &body.token_type {
         if !kind.eq_ignore_ascii_case("bearer") && kind != "access_token" {
-            return Ok(None);
+            return Ok(Verdict::Invalid);
         }
     }
     let client_id = body
         .client_id
         .ok_or_else(|| unavailable("an active introspection answer without client_id"))?;
-    Ok(Some(TokenClaims {
+    Ok(Verdict::Active(TokenClaims {
         scope: Scope::parse(body.scope.as_deref().unwrap_or_default()).map_err(unavailable)?,
         client_id,
         user_name: body.username,

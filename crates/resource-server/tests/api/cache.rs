@@ -51,10 +51,17 @@ async fn a_token_past_its_exp_is_refused_even_when_cached() {
         "the second answer came from the cache"
     );
     tokio::time::sleep(Duration::from_millis(3100)).await;
-    resource
-        .hi(&token)
-        .await
-        .assert_error(401, "invalid_token", "Invalid access token");
+    // One wording for an expired token, wherever it is presented: on this resource server, on one
+    // that never saw it (it learns from check_token's "Token has expired"), and at the auth server.
+    let fresh = spawn_resource(&format!("{}/oauth/check_token", auth.address), |_| {}).await;
+    for answer in [
+        resource.hi(&token).await,
+        fresh.hi(&token).await,
+        auth.get(&format!("/hi?name=1111&access_token={token}"))
+            .await,
+    ] {
+        answer.assert_error(401, "invalid_token", "Access token expired");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -106,13 +106,14 @@ impl Stub {
     }
 }
 
-pub async fn stub(status: u16, body: &'static str, delay: Duration) -> Stub {
+pub async fn stub(status: u16, body: impl Into<String>, delay: Duration) -> Stub {
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = calls.clone();
+    let body: Arc<str> = body.into().into();
     let server = HttpServer::new(move || {
-        let counter = counter.clone();
+        let (counter, body) = (counter.clone(), body.clone());
         App::new().default_service(web::to(move || {
-            let counter = counter.clone();
+            let (counter, body) = (counter.clone(), body.to_string());
             async move {
                 counter.fetch_add(1, Ordering::SeqCst);
                 tokio::time::sleep(delay).await;

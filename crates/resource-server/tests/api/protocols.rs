@@ -48,18 +48,19 @@ async fn a_legacy_spring_check_token_is_understood() {
     let resource = spawn_resource(&old.url, |_| {}).await;
     assert_eq!(resource.hi("old-token").await.status, 200);
 
-    // Spring's answer for a token it does not know, or that expired.
-    let expired = stub(
-        400,
-        r#"{"error":"invalid_token","error_description":"Token has expired"}"#,
-        Duration::ZERO,
-    )
-    .await;
-    let resource = spawn_resource(&expired.url, |_| {}).await;
-    resource
-        .hi("old")
-        .await
-        .assert_error(401, "invalid_token", "Invalid access token");
+    // Spring's answers for a token that expired, and for one it does not know.
+    for (description, ours) in [
+        ("Token has expired", "Access token expired"),
+        ("Token was not recognised", "Invalid access token"),
+    ] {
+        let body = format!(r#"{{"error":"invalid_token","error_description":"{description}"}}"#);
+        let spring = stub(400, body, Duration::ZERO).await;
+        let resource = spawn_resource(&spring.url, |_| {}).await;
+        resource
+            .hi("old")
+            .await
+            .assert_error(401, "invalid_token", ours);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
