@@ -4,8 +4,10 @@
 # Prints each request and its answer, checks every answer, and stops at the first wrong one,
 # naming it (exit status 1).
 #
-#   scripts/demo.sh            over HTTP
-#   scripts/demo.sh --tls      over HTTPS with a local CA (scripts/dev-cert.sh), curl --cacert
+#   scripts/demo.sh                  over HTTP
+#   scripts/demo.sh --tls            over HTTPS with a local CA (scripts/dev-cert.sh), curl --cacert
+#   scripts/demo.sh --readme         also writes the README's walkthrough from this run
+#   scripts/demo.sh --check-readme   also fails if the README's walkthrough is not what this run did
 #
 # Servers already answering at AUTH_URL and RESOURCE_URL (default localhost:8081 and :8080) are
 # used as they are; otherwise both are built and started with the demo data on a throwaway SQLite
@@ -14,10 +16,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tls=false
+readme=""
 for arg in "$@"; do
     case "$arg" in
         --tls) tls=true ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        --readme) readme=write ;;
+        --check-readme) readme=check ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
@@ -85,38 +90,89 @@ fi
 jar="$work/cookies.txt"
 # shellcheck source=lib/walk.sh
 source scripts/lib/walk.sh
+if [ -n "$readme" ]; then
+    if $tls || [ "$AUTH" != http://localhost:8081 ] || [ "$RESOURCE" != http://localhost:8080 ]; then
+        echo "--readme and --check-readme describe the README's setup: HTTP on ports 8081 and 8080" >&2
+        exit 2
+    fi
+    TRANSCRIPT="$work/walkthrough.md"
+    : >"$TRANSCRIPT"
+fi
 
 echo "# walkthrough against $AUTH and $RESOURCE"
 
-# --- client_credentials: form and Basic, both paths ---------------------------------------------
+readme_begin "A client's own token" \
+    "A service asks for a token for itself (client_credentials), with its credentials as form fields or HTTP Basic:"
 call "client_credentials, form fields, /oauth2/token" 200 \
     -H "Accept: application/json" "$AUTH/oauth2/token" -d "grant_type=client_credentials&client_id=dev&client_secret=11"
 expect_token false
 expect Content-Type "$(header content-type)" "application/json;charset=UTF-8"
-call "client_credentials, form fields, /oauth/token" 200 \
-    -X POST -d "grant_type=client_credentials&client_id=dev&client_secret=11" "$AUTH/oauth/token"
-expect_token false
 call "client_credentials, HTTP Basic, /oauth/token" 200 \
-    -u dev:11 -X POST -d "grant_type=client_credentials" "$AUTH/oauth/token"
+    -u dev:11 -d "grant_type=client_credentials" "$AUTH/oauth/token"
 expect_token false
 CLIENT_TOKEN=$(json access_token)
+call "a bad client secret" 401 -u dev:12 -d "grant_type=client_credentials" "$AUTH/oauth/token"
+expect_error invalid_client "Bad client credentials"
+readme_end
+call "client_credentials, form fields, /oauth/token" 200 \
+    -d "grant_type=client_credentials&client_id=dev&client_secret=11" "$AUTH/oauth/token"
+expect_token false
 call "client_credentials, HTTP Basic, /oauth2/token" 200 \
-    -u dev:11 -X POST -d "grant_type=client_credentials" "$AUTH/oauth2/token"
+    -u dev:11 -d "grant_type=client_credentials" "$AUTH/oauth2/token"
 expect_token false
 
-# --- password and refresh ---------------------------------------------------------------------
+readme_begin "A user's token, and a refresh" \
+    "With the user's password (the password grant); the refresh token is kept, as Spring kept it:"
 call "password grant" 200 \
-    -X POST -d "username=admin&password=123456&grant_type=password&client_id=dev&client_secret=11" "$AUTH/oauth/token"
+    -d "username=admin&password=123456&grant_type=password&client_id=dev&client_secret=11" "$AUTH/oauth/token"
 expect_token true
 USER_TOKEN=$(json access_token)
 REFRESH=$(json refresh_token)
 call "refresh_token grant (the refresh token is kept)" 200 \
-    -X POST -d "grant_type=refresh_token&refresh_token=$REFRESH&client_id=dev&client_secret=11" "$AUTH/oauth/token"
+    -d "grant_type=refresh_token&refresh_token=$REFRESH&client_id=dev&client_secret=11" "$AUTH/oauth/token"
 expect_token true
 expect "the same refresh token" "$(json refresh_token)" "$REFRESH"
+readme_end
 
-# --- authorization code through the login and approval pages ----------------------------------
+readme_begin "The protected API" \
+    "The resource server answers \`/hi\` to a valid token, in the \`Authorization\` header or the \`access_token\` parameter; it asks the auth server what the token stands for (\`/oauth/check_token\`) and remembers the answer for 30 seconds:"
+call "/hi without a token" 401 "$RESOURCE/hi?name=1111"
+expect_error unauthorized "Full authentication is required to access this resource"
+call "/hi with access_token=" 200 "$RESOURCE/hi?name=1111&access_token=$CLIENT_TOKEN"
+expect body "$BODY" "hi , 1111"
+call "/hi with a Bearer header" 200 -H "Authorization: Bearer $USER_TOKEN" "$RESOURCE/hi?name=1111"
+expect body "$BODY" "hi , 1111"
+readme_note "The auth server guards its own \`/hi\` the same way, from its own store:"
+call "/hi on the auth server" 200 -H "Authorization: Bearer $USER_TOKEN" "$AUTH/hi?name=1111"
+expect body "$BODY" "hi , 1111"
+readme_end
+for server in "$RESOURCE" "$AUTH"; do
+    call "/hi without a token ($server)" 401 "$server/hi?name=1111"
+    expect_error unauthorized "Full authentication is required to access this resource"
+    call "/hi with access_token= ($server)" 200 "$server/hi?name=1111&access_token=$CLIENT_TOKEN"
+    expect body "$BODY" "hi , 1111"
+    call "/hi with a bad token ($server)" 401 -H "Authorization: Bearer not-a-token" "$server/hi?name=1111"
+    expect_error invalid_token "Invalid access token"
+done
+
+readme_begin "What a token stands for" \
+    "A trusted client (here \`resource\`, the one the resource server uses) asks Spring's way or RFC 7662's:"
+call "check_token (Spring)" 200 -u resource:resource-secret -d "token=$USER_TOKEN" "$AUTH/oauth/check_token"
+expect active "$(json active)" true
+expect user_name "$(json user_name)" admin
+call "introspection (RFC 7662)" 200 -u resource:resource-secret -d "token=$USER_TOKEN" "$AUTH/oauth2/introspect"
+expect active "$(json active)" true
+expect scope "$(json scope)" app
+call "introspection of an unknown token" 200 -u resource:resource-secret -d "token=no-such-token" "$AUTH/oauth2/introspect"
+expect body "$BODY" '{"active":false}'
+readme_end
+call "check_token of an unknown token" 400 -u resource:resource-secret -d "token=no-such-token" "$AUTH/oauth/check_token"
+expect_error invalid_token "Token was not recognised"
+
 AUTHORIZE="$AUTH/oauth/authorize?response_type=code&client_id=dev&redirect_uri=http://www.baidu.com&state=xyz"
+readme_begin "Signing in: the authorization code flow" \
+    "What a browser does, with curl and a cookie jar: the user signs in, approves, and the browser lands on the client's redirect URI with a code, which the client exchanges for tokens within 5 minutes. (In a browser, open the first URL and sign in as \`admin\` / \`123456\`; the screenshots are in docs/endpoints.md.)"
+SHOW_JAR=true
 call "authorize: not signed in, so to the login page" 303 "$AUTHORIZE"
 expect Location "$(header location)" /login
 call "the login page" 200 "$AUTH/login"
@@ -124,6 +180,7 @@ CSRF=$(hidden _csrf)
 [ -n "$CSRF" ] || fail "no CSRF token on the login page"
 call "sign in as admin" 303 -d "username=admin&password=123456&_csrf=$CSRF" "$AUTH/login"
 case "$(header location)" in /oauth/authorize\?*) ;; *) fail "not sent back to the authorization request" ;; esac
+readme_note "Signed in, the request goes on to the approval page (the first time: approvals are remembered for a month):"
 call "authorize: signed in, so to the approval page" 303 "$AUTHORIZE"
 expect Location "$(header location)" /oauth/confirm_access
 call "the approval page" 200 "$AUTH/oauth/confirm_access"
@@ -135,61 +192,44 @@ LANDED=$(header location)
 case "$LANDED" in http://www.baidu.com/\?code=*) ;; *) fail "did not land on http://www.baidu.com/?code=…" ;; esac
 expect state "$(param state "$LANDED")" xyz
 CODE=$(param code "$LANDED")
+SHOW_JAR=false
+readme_note "The client exchanges the code:"
 call "exchange the code" 200 \
-    -X POST -d "grant_type=authorization_code&code=$CODE&client_id=dev&client_secret=11&redirect_uri=http://www.baidu.com" "$AUTH/oauth/token"
+    -d "grant_type=authorization_code&code=$CODE&client_id=dev&client_secret=11&redirect_uri=http://www.baidu.com" "$AUTH/oauth/token"
 expect_token true
-call "the same code again is refused" 400 \
-    -X POST -d "grant_type=authorization_code&code=$CODE&client_id=dev&client_secret=11&redirect_uri=http://www.baidu.com" "$AUTH/oauth/token"
-expect_error invalid_grant "Authorization code already used; the tokens issued with it are revoked"
-
-# --- implicit: the approval is remembered, the token comes in the fragment ---------------------
+readme_note "With the approval remembered, the implicit flow goes straight back to the client, the token in the fragment:"
+SHOW_JAR=true
 call "implicit (approval remembered)" 303 \
     "$AUTH/oauth/authorize?response_type=token&client_id=dev&redirect_uri=http://www.baidu.com&state=xyz"
 LANDED=$(header location)
 case "$LANDED" in http://www.baidu.com/\#access_token=*) ;; *) fail "no access token in the fragment" ;; esac
 expect token_type "$(param token_type "$LANDED")" bearer
 expect state "$(param state "$LANDED")" xyz
+SHOW_JAR=false
+readme_end
+call "the same code again is refused" 400 \
+    -d "grant_type=authorization_code&code=$CODE&client_id=dev&client_secret=11&redirect_uri=http://www.baidu.com" "$AUTH/oauth/token"
+expect_error invalid_grant "Authorization code already used; the tokens issued with it are revoked"
 
-# --- introspection -----------------------------------------------------------------------------
-call "check_token (Spring)" 200 -u resource:resource-secret -d "token=$USER_TOKEN" "$AUTH/oauth/check_token"
-expect active "$(json active)" true
-expect user_name "$(json user_name)" admin
-call "introspection (RFC 7662)" 200 -u resource:resource-secret -d "token=$USER_TOKEN" "$AUTH/oauth2/introspect"
-expect active "$(json active)" true
-expect scope "$(json scope)" app
-call "introspection of an unknown token" 200 -u resource:resource-secret -d "token=no-such-token" "$AUTH/oauth2/introspect"
-expect body "$BODY" '{"active":false}'
-call "check_token of an unknown token" 400 -u resource:resource-secret -d "token=no-such-token" "$AUTH/oauth/check_token"
-expect_error invalid_token "Token was not recognised"
-
-# --- the protected /hi on both servers ---------------------------------------------------------
-for server in "$RESOURCE" "$AUTH"; do
-    call "/hi without a token ($server)" 401 "$server/hi?name=1111"
-    expect_error unauthorized "Full authentication is required to access this resource"
-    call "/hi with access_token= ($server)" 200 "$server/hi?name=1111&access_token=$CLIENT_TOKEN"
-    expect body "$BODY" "hi , 1111"
-    call "/hi with a Bearer header ($server)" 200 -H "Authorization: Bearer $USER_TOKEN" "$server/hi?name=1111"
-    expect body "$BODY" "hi , 1111"
-    call "/hi with a bad token ($server)" 401 -H "Authorization: Bearer not-a-token" "$server/hi?name=1111"
-    expect_error invalid_token "Invalid access token"
-done
-
-# --- the main errors ---------------------------------------------------------------------------
-call "a bad client secret" 401 -u dev:12 -X POST -d "grant_type=client_credentials" "$AUTH/oauth/token"
-expect_error invalid_client "Bad client credentials"
+readme_begin "When something is wrong" \
+    "Errors are Spring's JSON, from one catalogue (docs/errors.md):"
 call "a wrong password" 400 -u dev:11 -d "grant_type=password&username=admin&password=nope" "$AUTH/oauth/token"
 expect_error invalid_grant "Bad credentials"
 call "a scope the client does not have" 400 -u dev:11 -d "grant_type=client_credentials&scope=admin" "$AUTH/oauth/token"
 expect_error invalid_scope "Invalid scope: not allowed for this client"
+call "an unregistered redirect URI: a page, not a redirect" 400 \
+    "$AUTH/oauth/authorize?response_type=code&client_id=dev&redirect_uri=http://evil.example&state=xyz"
+expect Location "$(header location)" ""
+readme_end
 call "an unknown grant type" 400 -u dev:11 -d "grant_type=magic" "$AUTH/oauth/token"
 expect_error unsupported_grant_type "Unsupported grant type"
 call "no grant type" 400 -u dev:11 -d "scope=app" "$AUTH/oauth/token"
 expect_error invalid_request "Missing grant type"
 call "GET on the token endpoint" 405 "$AUTH/oauth/token"
 expect_error method_not_allowed "Request method not supported"
-call "an unregistered redirect URI: a page, not a redirect" 400 \
-    "$AUTH/oauth/authorize?response_type=code&client_id=dev&redirect_uri=http://evil.example&state=xyz"
-expect Location "$(header location)" ""
 
+if [ -n "$readme" ]; then
+    python3 scripts/readme-walkthrough.py "$readme" "$TRANSCRIPT"
+fi
 echo
 echo "demo: all steps answered as documented ($scheme)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault injection (SECURITY.md items 20, 22, 24), with what each scenario observed printed: the
+# Fault injection (docs/security.md, items 20, 22, 24), with what each scenario observed printed: the
 # real auth-server and resource-server binaries as child processes on a throwaway database, and
 #   - PostgreSQL stopped for 3 s under a token-issuing load (a TCP proxy in front of it closes every
 #     session and refuses connections), and a SQLite file made unwritable (RLIMIT_FSIZE 0 on the

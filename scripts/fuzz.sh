@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the request parsers with cargo-fuzz (libFuzzer, AddressSanitizer): the token and
 # authorize endpoints' form and query decoding, the Authorization header (Basic and Bearer),
-# redirect URI matching and scope parsing (SECURITY.md item 23).
+# redirect URI matching and scope parsing (docs/security.md, item 23).
 #
 # Builds every target in fuzz/, runs each for SECONDS_PER_TARGET (default 14: the four take about
 # a minute, plus the build) from its committed seeds (fuzz/seeds/<target>) and what earlier runs

@@ -1,11 +1,43 @@
 # Helpers of the curl walkthroughs (demo.sh, replicas.sh): run a request as a user would type it,
 # print it and its answer, and check the answer. Source it after setting `work` (a scratch folder),
 # `jar` (a cookie jar) and `curl_tls` (extra curl arguments, such as --cacert).
+#
+# With TRANSCRIPT set to a file, the steps between `readme_begin` and `readme_end` are also written
+# there as Markdown, exactly as they ran: README.md's walkthrough is that transcript
+# (scripts/readme-walkthrough.py puts it in and checks it).
 
 STATUS=""
 BODY=""
 HEADERS=""
 step=""
+# Whether the commands shown carry the cookie jar (the browser part of the walkthrough).
+SHOW_JAR=false
+IN_README=false
+# Whether the console block being written has a command in it yet.
+BLOCK_STARTED=false
+
+transcript() { if $IN_README && [ -n "${TRANSCRIPT:-}" ]; then printf '%s\n' "$@" >>"$TRANSCRIPT"; fi; }
+
+# readme_begin HEADING [PROSE...]: a section of the README's walkthrough, opened with a console block.
+readme_begin() {
+    IN_README=true
+    transcript "" "### $1" ""
+    shift
+    if [ $# -gt 0 ]; then transcript "$@" ""; fi
+    transcript '```console'
+    BLOCK_STARTED=false
+}
+
+# readme_note TEXT: a line of prose between the console blocks of a section.
+readme_note() {
+    transcript '```' "" "$@" "" '```console'
+    BLOCK_STARTED=false
+}
+
+readme_end() {
+    transcript '```'
+    IN_README=false
+}
 
 fail() {
     echo >&2
@@ -34,22 +66,45 @@ call() {
     shift 2
     echo
     echo "## $step"
-    local shown=""
-    for arg in "${curl_tls[@]}" "$@"; do shown+=" $(quoted "$arg")"; done
+    local shown="" typed=""
+    $SHOW_JAR && typed=" -b cookies.txt -c cookies.txt"
+    for arg in "$@"; do typed+=" $(quoted "$arg")"; done
+    for arg in "${curl_tls[@]}"; do shown+=" $(quoted "$arg")"; done
+    shown+=$typed
     echo "\$ curl${shown}"
+    $BLOCK_STARTED && transcript ""
+    BLOCK_STARTED=true
+    transcript "\$ curl${typed}"
     STATUS=$(curl -sS "${curl_tls[@]}" -b "$jar" -c "$jar" -D "$work/headers" -o "$work/body" \
         -w '%{http_code}' "$@") || fail "curl could not reach the server"
     BODY=$(cat "$work/body")
     HEADERS=$(tr -d '\r' <"$work/headers")
-    local location
+    local location answer
     location=$(header location)
-    if [ -n "$location" ]; then echo "HTTP $STATUS, Location: $location"; fi
-    case "$BODY" in
-        "<!DOCTYPE"*) echo "HTTP $STATUS, an HTML page: $(echo "$BODY" | sed -n 's:.*<h1>\(.*\)</h1>.*:\1:p' | head -1)" ;;
-        "") [ -n "$location" ] || echo "HTTP $STATUS" ;;
-        *) echo "$BODY" ;;
-    esac
+    answer=$(describe "$location")
+    echo "$answer"
+    transcript "$answer"
     [ "$STATUS" = "$expected" ] || fail "expected HTTP $expected, got $STATUS"
+}
+
+# What came back, in one line: the status unless 200, where a redirect goes, and the body: JSON or
+# text as it is, a page by its heading and the hidden fields its form carries.
+describe() {
+    local location=$1 parts=() joined="" part
+    [ "$STATUS" = 200 ] || parts+=("HTTP $STATUS")
+    [ -n "$location" ] && parts+=("Location: $location")
+    case "$BODY" in
+        "<!DOCTYPE"*)
+            part="an HTML page: $(echo "$BODY" | sed -n 's:.*<h1>\(.*\)</h1>.*:\1:p' | head -1 | sed 's/<[^>]*>//g')"
+            for field in _csrf authorization_id; do
+                [ -z "$(hidden "$field")" ] || part+=", $field=$(hidden "$field")"
+            done
+            parts+=("$part") ;;
+        "") ;;
+        *) parts+=("$BODY") ;;
+    esac
+    for part in "${parts[@]}"; do joined+="${joined:+, }$part"; done
+    echo "$joined"
 }
 
 header() { echo "$HEADERS" | sed -n "s/^$1: //Ip" | head -1; }

@@ -25,3 +25,32 @@ impl<S: Clone> Clone for Authority<S> {
         }
     }
 }
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+    use crate::accounts::passwords::CheckSettings;
+    use crate::accounts::{ClientDirectory, Passwords};
+    use crate::domain::sign_in_throttle::SignInThrottle;
+    use crate::settings::Settings;
+    use crate::stores::memory::MemoryStore;
+
+    /// What the flows act with, as the unit tests set it up over `store`: client and user
+    /// authentication (no client cache, cheap bcrypt) and the issuer of `settings`.
+    pub fn in_memory(store: &MemoryStore, settings: &Settings) -> Authority<MemoryStore> {
+        let passwords = Arc::new(Passwords::new(&CheckSettings::for_tools(4)).expect("bcrypt"));
+        Authority {
+            store: store.clone(),
+            clients: Arc::new(ClientAuthenticator::new(
+                ClientDirectory::new(store.clone(), 0, 10),
+                passwords.clone(),
+            )),
+            users: Arc::new(UserAuthenticator::new(
+                store.clone(),
+                passwords,
+                SignInThrottle::new(&settings.brute_force.limits()),
+            )),
+            issuer: Issuer::new(settings.tokens.clone()),
+        }
+    }
+}

@@ -14,7 +14,6 @@ use crate::domain::clock;
 use crate::domain::grant_type::GrantType;
 use crate::domain::token_value::{self, TokenFormat};
 use crate::domain::user::User;
-use crate::settings::TokenSettings;
 
 /// On whose behalf a token acts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,13 +104,25 @@ pub struct CodeGrant<'a> {
 }
 
 /// The token policy (`tokens.*`), applied to every grant.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct TokenPolicy {
+    pub format: TokenFormat,
+    /// Seconds, for clients whose `access_token_validity` / `refresh_token_validity` is NULL.
+    pub access_token_validity: i64,
+    pub refresh_token_validity: i64,
+    /// Whether refreshes rotate when the client does not say.
+    pub rotate_refresh_tokens: bool,
+    /// Seconds an authorization code stays redeemable.
+    pub code_validity: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Issuer {
-    policy: TokenSettings,
+    policy: TokenPolicy,
 }
 
 impl Issuer {
-    pub fn new(policy: TokenSettings) -> Self {
+    pub fn new(policy: TokenPolicy) -> Self {
         Self { policy }
     }
 

@@ -1,4 +1,4 @@
-//! The demo data of the documented walkthrough (DESIGN.md "Demo data"). Inserted only when asked
+//! The demo data of the documented walkthrough (docs/configuration.md, "Demo data"). Inserted only when asked
 //! (`demo.seed = true` or `auth-server seed-demo`), only where absent, never overwriting.
 
 use crate::accounts::Passwords;

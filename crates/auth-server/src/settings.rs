@@ -1,4 +1,4 @@
-//! The auth server's configuration (DESIGN.md "Interface contract").
+//! The auth server's configuration (docs/configuration.md).
 
 use std::path::Path;
 
@@ -11,8 +11,7 @@ use shared::Scope;
 use crate::accounts::passwords::CheckSettings;
 use crate::db::DatabaseUrl;
 use crate::domain::sign_in_throttle::SignInLimits;
-use crate::domain::token_value::TokenFormat;
-use crate::introspection::IntrospectionPolicy;
+use crate::issuing::TokenPolicy;
 use crate::workers::Priority;
 
 pub const DEFAULTS_TOML: &str = include_str!("../../../config/auth-server.toml");
@@ -23,7 +22,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub demo: DemoSettings,
     pub session: SessionSettings,
-    pub tokens: TokenSettings,
+    pub tokens: TokenPolicy,
     pub security: SecuritySettings,
     pub introspection: IntrospectionSettings,
     pub resource: ResourceSettings,
@@ -31,7 +30,7 @@ pub struct Settings {
     pub purge: PurgeSettings,
 }
 
-/// SECURITY.md item 17: password guessing at the login form and the password grant.
+/// docs/security.md, item 17: password guessing at the login form and the password grant.
 #[derive(Debug, Clone, Deserialize)]
 pub struct BruteForceSettings {
     pub max_failures_per_user: u32,
@@ -73,15 +72,6 @@ pub struct IntrospectionSettings {
     pub clients: CommaList,
 }
 
-impl IntrospectionSettings {
-    pub fn policy(&self) -> IntrospectionPolicy {
-        IntrospectionPolicy {
-            authorities: self.authorities.0.clone(),
-            clients: self.clients.0.clone(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
 pub struct ResourceSettings {
     pub id: String,
@@ -118,16 +108,6 @@ pub struct SessionSettings {
     /// Mark the session cookie `Secure`. Unset: only when this server speaks HTTPS itself; set it
     /// to true behind a proxy that terminates TLS.
     pub secure_cookie: Option<bool>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct TokenSettings {
-    pub format: TokenFormat,
-    pub access_token_validity: i64,
-    pub refresh_token_validity: i64,
-    pub rotate_refresh_tokens: bool,
-    /// Seconds an authorization code stays redeemable.
-    pub code_validity: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -22,7 +22,7 @@ use crate::authorization_endpoint::AuthorizationEndpoint;
 use crate::db::{Opening, Storage, StorageThreads, Store, StoreError};
 use crate::domain::sign_in_throttle::SignInThrottle;
 use crate::http::{self, RequestSettings};
-use crate::introspection::{Introspection, LocalValidator};
+use crate::introspection::{Introspection, IntrospectionPolicy, LocalValidator};
 use crate::issuing::Issuer;
 use crate::settings::Settings;
 use crate::token_endpoint::TokenEndpoint;
@@ -108,7 +108,10 @@ impl Services {
             tokens: web::Data::new(TokenEndpoint::new(authority.clone())),
             introspection: web::Data::new(Introspection::new(
                 authority.clone(),
-                settings.introspection.policy(),
+                IntrospectionPolicy {
+                    authorities: settings.introspection.authorities.0.clone(),
+                    clients: settings.introspection.clients.0.clone(),
+                },
             )),
             authorization: web::Data::new(AuthorizationEndpoint::new(authority)),
         }

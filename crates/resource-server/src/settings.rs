@@ -1,4 +1,4 @@
-//! The resource server's configuration (DESIGN.md "Interface contract").
+//! The resource server's configuration (docs/configuration.md).
 
 use std::path::Path;
 

@@ -115,7 +115,7 @@ catalogue! {
     ScopeWiderThanGrant = (3103, 400, "invalid_scope", "Scope is wider than the original grant", None),
     /// RFC 6749 §3.3: scope tokens are printable ASCII without space, `"` or `\`.
     MalformedScope = (3104, 400, "invalid_scope", "Malformed scope", None),
-    /// SECURITY.md item 17: too many failed password checks for this account or from this
+    /// docs/security.md, item 17: too many failed password checks for this account or from this
     /// address. Still `invalid_grant` for OAuth clients; the 429 and Retry-After say when to retry.
     TooManyFailedSignIns = (3105, 429, "invalid_grant", "Too many failed sign-in attempts; try again later", None),
 
@@ -140,7 +140,7 @@ catalogue! {
     // 6xxx: the login and approval pages. These are shown to the user, never sent to a client.
     /// RFC 6749 §4.1.2.1: without a known client there is nobody to redirect to.
     UnknownClient = (6001, 400, "invalid_request", "Unknown client: the client_id is missing or not registered", None),
-    /// SECURITY.md item 2: never redirect to an unvalidated URI.
+    /// docs/security.md, item 2: never redirect to an unvalidated URI.
     InvalidRedirectUri = (6002, 400, "invalid_request", "The redirect_uri is missing, ambiguous or not registered for this client", None),
     InvalidCsrfToken = (6003, 403, "access_denied", "Invalid or missing CSRF token; reload the page and try again", None),
     /// Also when the approval form names another request than the one waiting (a stale tab, or a
@@ -156,7 +156,7 @@ catalogue! {
 }
 
 impl ErrorCode {
-    /// The catalogue as the Markdown table the README reproduces.
+    /// The catalogue as the Markdown table docs/errors.md reproduces.
     pub fn markdown_table() -> String {
         let mut table =
             String::from("| code | HTTP | error | error_description |\n|---|---|---|---|\n");
@@ -231,14 +231,15 @@ mod tests {
 }
 
 #[cfg(test)]
-mod readme {
+mod docs {
     #[test]
-    fn the_readme_reproduces_the_catalogue() {
-        let readme = include_str!("../../../README.md");
+    fn the_docs_reproduce_the_catalogue() {
+        let docs = include_str!("../../../docs/errors.md");
         let table = super::ErrorCode::markdown_table();
         assert!(
-            readme.contains(&table),
-            "README.md must contain the catalogue table exactly; paste this:\n\n{table}"
+            docs.contains(&table),
+            "docs/errors.md must contain the catalogue table exactly (scripts/errors-table.py \
+             writes it); it is:\n\n{table}"
         );
     }
 }

@@ -1,4 +1,4 @@
-//! Layered configuration, the same for both binaries (DESIGN.md "Interface contract"):
+//! Layered configuration, the same for both binaries (docs/configuration.md):
 //! built-in defaults (the documented `config/<binary>.toml`, embedded at build time), then that file
 //! in the working directory if present, or the file given with `--config`, then `APP__SECTION__KEY`
 //! environment variables.

@@ -1,4 +1,4 @@
-//! JSON bodies as Spring Security OAuth2 put them on the wire (SPRING-COMPAT.md).
+//! JSON bodies as Spring Security OAuth2 put them on the wire (docs/spring.md).
 
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +28,7 @@ pub struct ErrorBody {
 }
 
 /// Spring's `/oauth/check_token` answer for an active token, fields in the order of
-/// SPRING-COMPAT.md. Read leniently, since Spring versions and forks differ: `active` may be
+/// docs/spring.md. Read leniently, since Spring versions and forks differ: `active` may be
 /// missing (older than 2.1), `scope` and `aud` may be a string or a list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckTokenResponse {

@@ -55,7 +55,7 @@ impl From<PoolError> for Busy {
 pub struct Passwords {
     cost: u32,
     /// Verified against when there is nothing to verify, so an unknown user or client costs the
-    /// same bcrypt work as a wrong password (SECURITY item 15).
+    /// same bcrypt work as a wrong password (docs/security.md, item 15).
     dummy_hash: Arc<str>,
     /// User passwords: the target of floods, so at the lowest priority.
     users: Pool<Task>,
@@ -68,7 +68,7 @@ pub struct Passwords {
     verified: Cache<[u8; 32], ()>,
     cache_key: [u8; 32],
     cache_enabled: bool,
-    /// How many bcrypt verifications ran: what SECURITY item 15 is about, countable where
+    /// How many bcrypt verifications ran: what docs/security.md, item 15 is about, countable where
     /// wall-clock time is noise.
     bcrypt_runs: Arc<AtomicU64>,
 }

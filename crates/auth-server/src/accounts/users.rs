@@ -1,5 +1,5 @@
 //! Checking a resource owner's username and password: the login form and the password grant share
-//! this, and its brute-force limits (SECURITY item 17), so a guesser cannot split guesses between
+//! this, and its brute-force limits (docs/security.md, item 17), so a guesser cannot split guesses between
 //! them.
 
 use std::net::IpAddr;
@@ -63,7 +63,7 @@ impl<S: UserStore> UserAuthenticator<S> {
         }
     }
 
-    /// An unknown user costs the same bcrypt work as a wrong password (SECURITY item 15). The
+    /// An unknown user costs the same bcrypt work as a wrong password (docs/security.md, item 15). The
     /// password is checked before the account state, so only someone who knows it learns that the
     /// account is disabled.
     async fn check_password(&self, username: &str, password: &str) -> Result<User, ApiError> {

@@ -228,14 +228,15 @@ struct Approval<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authority::tests::in_memory;
     use crate::domain::client::tests::client;
     use crate::settings::Settings;
-    use crate::stores::memory::{authority, MemoryStore};
+    use crate::stores::memory::MemoryStore;
 
     const REDIRECT: &str = "https://app.example/cb";
 
     fn endpoint(store: &MemoryStore) -> AuthorizationEndpoint<MemoryStore> {
-        AuthorizationEndpoint::new(authority(store, &Settings::defaults()))
+        AuthorizationEndpoint::new(in_memory(store, &Settings::defaults()))
     }
 
     /// The request the user is asked about.

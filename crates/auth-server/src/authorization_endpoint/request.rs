@@ -2,7 +2,7 @@
 //! its answers go.
 //!
 //! Errors before the client and its redirect URI are established are shown to the user and never
-//! redirected (§4.1.2.1, SECURITY item 2); every later error goes back to the client, with its
+//! redirected (§4.1.2.1, docs/security.md, item 2); every later error goes back to the client, with its
 //! `state`, in the query (code flow) or the fragment (implicit flow).
 
 use std::collections::HashMap;

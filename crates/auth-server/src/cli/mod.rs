@@ -1,4 +1,4 @@
-//! The `auth-server` command line (DESIGN.md "Interface contract").
+//! The `auth-server` command line (docs/configuration.md).
 
 mod clients;
 mod users;

@@ -1,4 +1,4 @@
-//! Connections and the pool. The backend is chosen by the URL scheme (DESIGN.md "Storage").
+//! Connections and the pool. The backend is chosen by the URL scheme (docs/architecture.md, "Storage").
 
 use std::fmt;
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
-//! The database as the services reach it, through the interfaces of [`crate::stores`]. This is the
-//! one place that decides where database work runs:
+//! The database as the services reach it (through the interfaces of [`crate::stores`], which
+//! `stores/database.rs` implements on this). This is the one place that decides where database work
+//! runs:
 //!
 //! | work | threads |
 //! |---|---|
@@ -12,16 +13,10 @@
 
 use std::sync::Arc;
 
-use super::codes::{self, CodeRecord};
 use super::lookups::AccessTokenLookups;
-use super::tokens::{self, AccessTokenRecord, NewTokens, RefreshTokenRecord, Stored};
+use super::tokens::AccessTokenRecord;
 use super::writer::BatchWriter;
-use super::{approvals, clients, users, Backend, DbConnection, Store, StoreError};
-use crate::domain::client::Client;
-use crate::domain::clock;
-use crate::domain::token_value;
-use crate::domain::user::User;
-use crate::stores::{ApprovalStore, ClientStore, CodeDecision, Exchanged, TokenStore, UserStore};
+use super::{Backend, DbConnection, Store, StoreError};
 use crate::workers::{Pool, PoolSpec, Priority, Task};
 
 /// Threads and batch sizes of the storage pools (`database.*`, resolved for this machine).
@@ -131,6 +126,16 @@ impl Storage {
         self.inner.writer.write(write).await
     }
 
+    /// Stores a lone access token with the others of its batch (in one INSERT on PostgreSQL).
+    pub async fn insert_access(&self, record: AccessTokenRecord) -> Result<(), StoreError> {
+        self.inner.writer.insert_access(record).await
+    }
+
+    /// The access token stored under `key`, read in one query with the other keys waiting.
+    pub async fn find_access(&self, key: String) -> Result<Option<AccessTokenRecord>, StoreError> {
+        self.inner.lookups.find(key).await
+    }
+
     /// Long-running upkeep (a purge, a checkpoint), off the request path.
     pub async fn maintain<T: Send + 'static>(
         &self,
@@ -152,100 +157,5 @@ impl Storage {
         self.inner.lookups.shutdown();
         self.inner.readers.shutdown();
         self.inner.maintenance.shutdown();
-    }
-}
-
-/// The refresh token `value` stands for, under whichever of its keys it is stored.
-fn find_refresh_by_value(
-    conn: &mut DbConnection,
-    value: &str,
-) -> Result<Option<RefreshTokenRecord>, StoreError> {
-    for key in token_value::stored_keys(value) {
-        if let Some(found) = tokens::find_refresh(conn, &key)? {
-            return Ok(Some(found));
-        }
-    }
-    Ok(None)
-}
-
-impl ClientStore for Storage {
-    async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
-        let client_id = client_id.to_owned();
-        self.read(move |conn| clients::find(conn, &client_id)).await
-    }
-}
-
-impl UserStore for Storage {
-    async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let username = username.to_owned();
-        self.read(move |conn| users::find(conn, &username)).await
-    }
-}
-
-impl TokenStore for Storage {
-    async fn store_tokens(&self, new: NewTokens) -> Result<Stored, StoreError> {
-        if new.is_lone() {
-            self.inner.writer.insert_access(new.access).await?;
-            return Ok(Stored::Stored);
-        }
-        self.write(move |conn| tokens::store(conn, &new)).await
-    }
-
-    async fn access_token(&self, value: &str) -> Result<Option<AccessTokenRecord>, StoreError> {
-        for key in token_value::stored_keys(value) {
-            if let Some(found) = self.inner.lookups.find(key).await? {
-                return Ok(Some(found));
-            }
-        }
-        Ok(None)
-    }
-
-    async fn refresh_token(&self, value: &str) -> Result<Option<RefreshTokenRecord>, StoreError> {
-        let value = value.to_owned();
-        self.read(move |conn| find_refresh_by_value(conn, &value))
-            .await
-    }
-
-    async fn revoke_family(&self, family_id: &str) -> Result<usize, StoreError> {
-        let family_id = family_id.to_owned();
-        self.write(move |conn| tokens::revoke_family(conn, &family_id, clock::now()))
-            .await
-    }
-
-    async fn store_code(&self, code: CodeRecord) -> Result<(), StoreError> {
-        self.write(move |conn| codes::store_new(conn, &code)).await
-    }
-
-    async fn exchange_code(&self, code: String, now: i64, mut decide: CodeDecision) -> Exchanged {
-        self.write(move |conn| codes::exchange(conn, &code, now, &mut decide))
-            .await
-    }
-}
-
-impl ApprovalStore for Storage {
-    async fn approved_scopes(
-        &self,
-        username: &str,
-        client_id: &str,
-        now: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        let (username, client_id) = (username.to_owned(), client_id.to_owned());
-        self.read(move |conn| approvals::approved_scopes(conn, &username, &client_id, now))
-            .await
-    }
-
-    async fn save_approvals(
-        &self,
-        username: &str,
-        client_id: &str,
-        decisions: Vec<(String, bool)>,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let (username, client_id) = (username.to_owned(), client_id.to_owned());
-        self.write(move |conn| {
-            approvals::save(conn, &username, &client_id, &decisions, expires_at, now)
-        })
-        .await
     }
 }

@@ -14,6 +14,7 @@ use super::schema::{
     oauth_access_token as access, oauth_refresh_token as refresh, oauth_token_family as family,
 };
 use super::{DbConnection, StoreError};
+use crate::domain::token_value;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = access)]
@@ -309,4 +310,17 @@ pub fn revoke_family(
     let refresh_tokens =
         diesel::delete(refresh::table.filter(refresh::family_id.eq(family_id))).execute(conn)?;
     Ok(tokens + refresh_tokens)
+}
+
+/// The refresh token `value` stands for, under whichever of its keys it is stored.
+pub fn find_refresh_by_value(
+    conn: &mut DbConnection,
+    value: &str,
+) -> Result<Option<RefreshTokenRecord>, StoreError> {
+    for key in token_value::stored_keys(value) {
+        if let Some(found) = find_refresh(conn, &key)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
 }

@@ -1,5 +1,5 @@
-//! Redirect URIs: which may be registered (RFC 6749 §3.1.2, SECURITY.md item 5), and which one an
-//! authorization request may use (exact string match, SECURITY.md item 1).
+//! Redirect URIs: which may be registered (RFC 6749 §3.1.2, docs/security.md, item 5), and which one an
+//! authorization request may use (exact string match, docs/security.md, item 1).
 
 use url::Url;
 

@@ -83,7 +83,7 @@ impl StoredSecret {
 
 /// Whether `presented` matches `stored`. Every outcome costs one bcrypt verification (against
 /// `dummy`, a hash of nothing, when there is no hash to check), so the time of an answer tells
-/// neither whether the account exists nor how its secret is stored (SECURITY item 15). Slow on
+/// neither whether the account exists nor how its secret is stored (docs/security.md, item 15). Slow on
 /// purpose: run it on a bcrypt thread.
 pub fn check(stored: &StoredSecret, presented: &str, dummy: &str) -> bool {
     match stored {

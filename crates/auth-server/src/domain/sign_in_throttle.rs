@@ -1,4 +1,4 @@
-//! SECURITY.md item 17: password guessing is slowed down per account and per client address, at
+//! docs/security.md, item 17: password guessing is slowed down per account and per client address, at
 //! every endpoint that checks a user's password (the login form and the password grant share one
 //! throttle, so an attacker cannot split guesses between them).
 //!

@@ -76,7 +76,7 @@ mod tests {
 
     #[test]
     fn random_tokens_are_43_url_safe_characters() {
-        // 100,000 without a repeat: SECURITY.md item 16, in tests/api/security.rs.
+        // 100,000 without a repeat: docs/security.md, item 16, in tests/api/security/token_endpoint.rs.
         let tokens: HashSet<String> = (0..100).map(|_| generate(TokenFormat::Random)).collect();
         assert_eq!(tokens.len(), 100);
         for token in &tokens {

@@ -1,4 +1,4 @@
-//! Where a request came from, for the per-address brute-force limits (SECURITY.md 17).
+//! Where a request came from, for the per-address brute-force limits (docs/security.md, item 17).
 
 use std::net::{IpAddr, SocketAddr};
 

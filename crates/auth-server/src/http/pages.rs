@@ -1,5 +1,5 @@
 //! HTML responses. Every one, error pages and redirects included, carries the headers of
-//! SECURITY.md item 12: no framing, no caching, no referrer.
+//! docs/security.md, item 12: no framing, no caching, no referrer.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
@@ -36,7 +36,7 @@ pub fn page(status: StatusCode, template: &impl Template) -> HttpResponse {
     }
 }
 
-/// 303 See Other: after a POST the browser follows with a GET (SECURITY.md item 12).
+/// 303 See Other: after a POST the browser follows with a GET (docs/security.md, item 12).
 pub fn see_other(location: &str) -> HttpResponse {
     secured(StatusCode::SEE_OTHER)
         .insert_header((header::LOCATION, location))

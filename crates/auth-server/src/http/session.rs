@@ -119,7 +119,7 @@ impl<'a> WebSession<'a> {
         }
     }
 
-    /// A form's CSRF token must equal the session's (SECURITY.md item 11).
+    /// A form's CSRF token must equal the session's (docs/security.md, item 11).
     pub fn check_csrf(&self, presented: Option<&str>) -> Result<(), ApiError> {
         let expected: Option<String> = self.get(CSRF);
         match (expected, presented) {

@@ -1,6 +1,6 @@
 //! What a token stands for, read from the store: the answer behind Spring's `/oauth/check_token`,
 //! RFC 7662 introspection, and the auth server's own resource guard ([`LocalValidator`]).
-//! Introspection needs an authenticated client that `introspection.*` allows (SECURITY item 19).
+//! Introspection needs an authenticated client that `introspection.*` allows (docs/security.md, item 19).
 
 mod local;
 

@@ -5,9 +5,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{ApprovalStore, ClientStore, CodeDecision, Exchanged, TokenStore, UserStore};
-use crate::accounts::passwords::CheckSettings;
-use crate::accounts::{ClientAuthenticator, ClientDirectory, Passwords, UserAuthenticator};
-use crate::authority::Authority;
 use crate::db::codes::{CodeRecord, Exchange};
 use crate::db::tokens::{
     AccessTokenRecord, FamilyRef, NewTokens, RefreshChange, RefreshTokenRecord, Stored,
@@ -15,30 +12,8 @@ use crate::db::tokens::{
 use crate::db::StoreError;
 use crate::domain::client::Client;
 use crate::domain::secret::StoredSecret;
-use crate::domain::sign_in_throttle::SignInThrottle;
 use crate::domain::token_value;
 use crate::domain::user::User;
-use crate::issuing::Issuer;
-use crate::settings::Settings;
-
-/// What the flows act with, as the unit tests set it up over `store`: client and user
-/// authentication (no client cache, cheap bcrypt) and the issuer of `settings`.
-pub fn authority(store: &MemoryStore, settings: &Settings) -> Authority<MemoryStore> {
-    let passwords = Arc::new(Passwords::new(&CheckSettings::for_tools(4)).expect("bcrypt"));
-    Authority {
-        store: store.clone(),
-        clients: Arc::new(ClientAuthenticator::new(
-            ClientDirectory::new(store.clone(), 0, 10),
-            passwords.clone(),
-        )),
-        users: Arc::new(UserAuthenticator::new(
-            store.clone(),
-            passwords,
-            SignInThrottle::new(&settings.brute_force.limits()),
-        )),
-        issuer: Issuer::new(settings.tokens.clone()),
-    }
-}
 
 #[derive(Default)]
 pub struct State {

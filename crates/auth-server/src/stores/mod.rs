@@ -1,9 +1,9 @@
 //! What the services need from storage, as four narrow interfaces: registered clients, users,
 //! tokens (with codes and grant families), and remembered approvals.
 //!
-//! `db::Storage` implements them on the database, running each call on the thread meant for it;
-//! the flows' unit tests implement them in memory ([`memory`]), so a grant is tested without a
-//! database. Every method is async: a caller awaits storage without holding a thread.
+//! `db::Storage` implements them on the database (`database.rs`), running each call on the thread
+//! meant for it; the flows' unit tests implement them in memory ([`memory`]), so a grant is tested
+//! without a database. Every method is async: a caller awaits storage without holding a thread.
 
 use std::future::Future;
 
@@ -16,6 +16,7 @@ use crate::domain::client::Client;
 use crate::domain::user::User;
 use crate::issuing::Issued;
 
+mod database;
 #[cfg(test)]
 pub mod memory;
 

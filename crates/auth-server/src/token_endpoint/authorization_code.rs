@@ -2,7 +2,7 @@
 //!
 //! The code is consumed before anything else is checked: whatever goes wrong afterwards (a wrong
 //! verifier, another client, another redirect URI), it cannot be tried again. A code presented a
-//! second time revokes every token issued with it (§4.1.2, SECURITY.md item 6).
+//! second time revokes every token issued with it (§4.1.2, docs/security.md, item 6).
 
 use std::sync::Arc;
 

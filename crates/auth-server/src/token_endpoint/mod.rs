@@ -102,8 +102,9 @@ pub(crate) mod tests {
     //! What the grants' unit tests share: an endpoint on the in-memory stores.
 
     use super::*;
+    use crate::authority::tests::in_memory;
     use crate::settings::Settings;
-    use crate::stores::memory::{authority, MemoryStore};
+    use crate::stores::memory::MemoryStore;
 
     pub fn endpoint_with(
         store: &MemoryStore,
@@ -111,7 +112,7 @@ pub(crate) mod tests {
     ) -> TokenEndpoint<MemoryStore> {
         let mut settings = Settings::defaults();
         change(&mut settings);
-        TokenEndpoint::new(authority(store, &settings))
+        TokenEndpoint::new(in_memory(store, &settings))
     }
 
     pub fn endpoint(store: &MemoryStore) -> TokenEndpoint<MemoryStore> {

@@ -1,5 +1,5 @@
-//! `/oauth/authorize` with the login and approval pages (RFC 6749 §4.1.1–§4.2.2). SECURITY.md
-//! items 1–5 are proven in security.rs.
+//! `/oauth/authorize` with the login and approval pages (RFC 6749 §4.1.1–§4.2.2). docs/security.md
+//! items 1–5 are proven in security/redirects.rs.
 
 use test_support::{on_both_backends, params_of, TestApp};
 

@@ -1,5 +1,5 @@
 //! The login and approval pages: signing out. CSRF, session renewal, headers and escaping
-//! (SECURITY.md 11–13) are proven in security.rs.
+//! (docs/security.md, items 11–13) are proven in security/pages.rs.
 
 use test_support::{csrf_of, on_both_backends, TestApp};
 

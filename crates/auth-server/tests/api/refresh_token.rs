@@ -1,5 +1,5 @@
-//! RFC 6749 §6: refreshing, with and without rotation (SECURITY.md items 9 and 10 are
-//! proven in security.rs).
+//! RFC 6749 §6: refreshing, with and without rotation (docs/security.md, items 9 and 10 are
+//! proven in security/refresh_tokens.rs).
 
 use test_support::{on_both_backends, TestApp};
 

@@ -1,5 +1,5 @@
 //! Request limits: every oversized part of a request answers a clear 4xx with the catalogue's JSON,
-//! before any work is done for it. (The body limit, 413, is SECURITY.md item 23, in security.rs.)
+//! before any work is done for it. (The body limit, 413, is docs/security.md, item 23, in security/faults_and_input.rs.)
 
 use test_support::{answer, sqlite_app_with};
 

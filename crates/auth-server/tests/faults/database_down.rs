@@ -1,4 +1,4 @@
-//! SECURITY.md item 22: the database goes away under a token-issuing load and comes back. While it
+//! docs/security.md, item 22: the database goes away under a token-issuing load and comes back. While it
 //! is gone every answer is 200 or a 503 `temporarily_unavailable` JSON (never a 500, never an
 //! `invalid_client` or `invalid_grant` that is not true, never a panic); every token answered 200,
 //! at any moment, is stored; no refresh token is lost; service resumes within 10 s by itself.

@@ -1,4 +1,4 @@
-//! SECURITY.md item 24: `kill -9` of the auth server under a token-issuing load, then a restart on
+//! docs/security.md, item 24: `kill -9` of the auth server under a token-issuing load, then a restart on
 //! the same database. Every token whose 200 answer reached the client whole still validates, and
 //! no row is half written.
 

@@ -1,4 +1,4 @@
-//! Fault injection, SECURITY.md items 20, 22 and 24: the real `auth-server` and `resource-server`
+//! Fault injection, docs/security.md, items 20, 22 and 24: the real `auth-server` and `resource-server`
 //! binaries as child processes, configured by `APP__` variables, on a real database, spoken to over
 //! real HTTP; faults come from outside the server, as they would in production: PostgreSQL cut off
 //! by a TCP proxy, a SQLite file the kernel refuses to let grow, `kill -9`.

@@ -1,4 +1,4 @@
-//! SECURITY.md item 20: the resource server while the auth server is killed (`kill -9`) and
+//! docs/security.md, item 20: the resource server while the auth server is killed (`kill -9`) and
 //! restarted. It fails closed: a token it cannot check is a 503 JSON, never a 200; a token it
 //! checked moments ago passes only as long as the documented cache rule allows
 //! (`introspection.cache_ttl_seconds`); and it serves again as soon as the auth server is back.

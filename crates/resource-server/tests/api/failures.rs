@@ -1,4 +1,4 @@
-//! The resource server fails closed (SECURITY.md item 20): 503, never 200, and recovers by itself.
+//! The resource server fails closed (docs/security.md, item 20): 503, never 200, and recovers by itself.
 
 use std::time::{Duration, Instant};
 

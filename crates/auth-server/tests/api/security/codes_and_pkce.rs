@@ -1,4 +1,4 @@
-//! Codes and PKCE: SECURITY.md items 6 to 8.
+//! Codes and PKCE: docs/security.md, items 6 to 8.
 
 use super::*;
 

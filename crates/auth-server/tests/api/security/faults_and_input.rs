@@ -1,8 +1,8 @@
-//! Faults and input: SECURITY.md items 22 to 23.
+//! Faults and input: docs/security.md, items 22 to 23.
 
 use super::*;
 
-/// SECURITY.md item 22 in its first form: the database gone, answers are 503 JSON, never a lie
+/// docs/security.md, item 22 in its first form: the database gone, answers are 503 JSON, never a lie
 /// such as "invalid_client", and never a token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item_22_with_the_database_gone_answers_are_503_json_and_never_a_lie() {

@@ -1,4 +1,4 @@
-//! Introspection and the resource server: SECURITY.md items 19 to 21.
+//! Introspection and the resource server: docs/security.md, items 19 to 21.
 
 use super::*;
 

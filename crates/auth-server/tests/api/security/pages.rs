@@ -1,4 +1,4 @@
-//! Pages: SECURITY.md items 11 to 13.
+//! Pages: docs/security.md, items 11 to 13.
 
 use super::*;
 

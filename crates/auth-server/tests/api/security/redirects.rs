@@ -1,4 +1,4 @@
-//! Redirects: SECURITY.md items 1 to 5.
+//! Redirects: docs/security.md, items 1 to 5.
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! Refresh tokens: SECURITY.md items 9 to 10.
+//! Refresh tokens: docs/security.md, items 9 to 10.
 
 use super::*;
 
@@ -172,7 +172,7 @@ async fn item_10_a_failed_refresh_never_consumes_the_only_valid_token(app: TestA
     assert_eq!(app.refresh(("dev", "11"), &token, None).await.status, 200);
 }
 
-/// SECURITY.md item 10, under a race: a leaked token presented while the legitimate client rotates
+/// docs/security.md, item 10, under a race: a leaked token presented while the legitimate client rotates
 /// its current one. Whatever the interleaving, nothing of the grant may stay usable.
 #[on_both_backends(|s| s.tokens.rotate_refresh_tokens = true)]
 async fn item_10_a_reuse_racing_a_rotation_never_leaves_a_live_token(app: TestApp) {

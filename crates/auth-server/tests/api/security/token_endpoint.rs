@@ -1,4 +1,4 @@
-//! Token endpoint and clients: SECURITY.md items 14 to 18.
+//! Token endpoint and clients: docs/security.md, items 14 to 18.
 
 use super::*;
 
@@ -394,7 +394,7 @@ async fn item_15_secrets_and_passwords_are_stored_as_bcrypt_hashes(backend: Back
     assert_eq!(token.status, 200, "{}", token.body);
 }
 
-/// SECURITY.md item 15: an unknown user, a `{noop}` user, a wrong password, an unknown client and
+/// docs/security.md, item 15: an unknown user, a `{noop}` user, a wrong password, an unknown client and
 /// a `{noop}` client each cost exactly one bcrypt verification at the configured cost, so the time
 /// of an answer tells neither who exists nor how a secret is stored. Counted, not timed: on a
 /// shared 2-core machine wall-clock comparisons are noise, the work done is not.
