@@ -14,6 +14,7 @@ use actix_web::{web, App, HttpServer};
 use secrecy::ExposeSecret;
 use shared::background::Background;
 use shared::guard::Guard;
+use shared::request_body::BodyLimits;
 use shared::serving::{self, ListenError};
 
 use crate::accounts::{ClientAuthenticator, ClientDirectory, Passwords, UserAuthenticator};
@@ -160,6 +161,10 @@ impl Application {
             session_max_age: settings.session.max_age_seconds,
         });
         let health = web::Data::new(storage.clone());
+        let bodies = web::Data::new(BodyLimits {
+            max_bytes: settings.security.max_body_bytes,
+            deadline: Duration::from_millis(settings.server.body_timeout_ms),
+        });
         let session_key = session_key(&settings);
         let secure_cookies = settings
             .session
@@ -167,7 +172,10 @@ impl Application {
             .unwrap_or(settings.server.tls.is_some());
         let server = HttpServer::new(move || {
             App::new()
-                // The last wrapped runs first: oversized requests are refused, and logged.
+                // The last wrapped runs first: oversized or slow requests are refused, and logged.
+                .wrap(actix_web::middleware::from_fn(
+                    shared::request_body::read_whole,
+                ))
                 .wrap(actix_web::middleware::from_fn(
                     shared::request_limits::enforce,
                 ))
@@ -176,6 +184,7 @@ impl Application {
                 .app_data(services.authorization.clone())
                 .app_data(services.introspection.clone())
                 .app_data(requests.clone())
+                .app_data(bodies.clone())
                 .app_data(health.clone())
                 .app_data(guard.clone())
                 .configure(http::routes)

@@ -2,12 +2,14 @@
 //! stopping it in order (requests in flight first, then the cache's background task).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 use serde_json::json;
 use shared::background::Background;
 use shared::guard::Guard;
+use shared::request_body::BodyLimits;
 use shared::serving::{self, ListenError};
 use shared::{ApiError, ErrorCode};
 
@@ -22,6 +24,9 @@ pub enum StartupError {
     #[error(transparent)]
     Listen(#[from] ListenError),
 }
+
+/// The protected API takes no bodies; anything larger than this is refused unread.
+const MAX_BODY_BYTES: usize = 16 * 1024;
 
 pub struct Application {
     port: u16,
@@ -54,9 +59,16 @@ impl Application {
             settings.resource.required_scope.clone(),
         ));
         let validator_data = web::Data::from(validator.clone());
+        let bodies = web::Data::new(BodyLimits {
+            max_bytes: MAX_BODY_BYTES,
+            deadline: Duration::from_millis(settings.server.body_timeout_ms),
+        });
         let server = HttpServer::new(move || {
             App::new()
-                // The last wrapped runs first: oversized requests are refused, and logged.
+                // The last wrapped runs first: oversized or slow requests are refused, and logged.
+                .wrap(actix_web::middleware::from_fn(
+                    shared::request_body::read_whole,
+                ))
                 .wrap(actix_web::middleware::from_fn(
                     shared::request_limits::enforce,
                 ))
@@ -64,6 +76,7 @@ impl Application {
                     shared::telemetry::log_request,
                 ))
                 .app_data(guard.clone())
+                .app_data(bodies.clone())
                 .app_data(validator_data.clone())
                 .configure(shared::protected::routes)
                 .route("/health", web::get().to(health))

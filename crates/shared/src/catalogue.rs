@@ -74,6 +74,9 @@ catalogue! {
     UriTooLong = (1014, 414, "invalid_request", "Request URI too long", None),
     /// RFC 6585 §5.
     HeadersTooLarge = (1015, 431, "invalid_request", "Request header fields too large", None),
+    /// RFC 9110 §15.5.9: the body did not arrive within `server.body_timeout_ms`; the connection
+    /// is closed.
+    BodyTimeout = (1016, 408, "invalid_request", "Request body not received in time", None),
 
     // 2xxx: who the client is, and what it may do.
     BadClientCredentials = (2001, 401, "invalid_client", "Bad client credentials", Basic),

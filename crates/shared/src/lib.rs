@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod guard;
 pub mod params;
 pub mod protected;
+pub mod request_body;
 pub mod request_limits;
 pub mod scope;
 pub mod serving;

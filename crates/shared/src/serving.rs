@@ -19,6 +19,9 @@ pub struct ServerSettings {
     pub port: u16,
     /// HTTP worker threads; 0: one per core.
     pub workers: usize,
+    /// How long a request's body may take to arrive, once its head has (then 408, and the
+    /// connection is closed).
+    pub body_timeout_ms: u64,
     /// HTTPS when set: `server.tls.cert` and `server.tls.key`.
     pub tls: Option<TlsSettings>,
 }

@@ -6,9 +6,11 @@ mod answer;
 mod auth_server;
 mod browser;
 mod database;
+mod slow_client;
 
 pub use answer::{answer, csrf_of, field_of, params_of, Answer};
 pub use auth_server::{spawn_app, spawn_app_with, sqlite_app_with, start, test_settings, TestApp};
 pub use browser::Browser;
 pub use database::{Backend, TestDb};
+pub use slow_client::{assert_cut_off, many_trickling, trickle_body, Trickled};
 pub use test_support_macros::on_both_backends;

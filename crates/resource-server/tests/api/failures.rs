@@ -1,6 +1,9 @@
-//! The resource server fails closed (docs/security.md, item 20): 503, never 200, and recovers by itself.
+//! The resource server fails closed (docs/security.md, item 20): 503, never 200, and recovers by
+//! itself; and it cuts off what would hold its connections (item 23).
 
 use std::time::{Duration, Instant};
+
+use test_support::{assert_cut_off, many_trickling};
 
 use crate::helpers::{spawn_auth, spawn_resource, stub};
 
@@ -84,4 +87,24 @@ async fn garbage_from_the_introspection_endpoint_is_never_a_200() {
         let resource = spawn_resource(&broken.url, |_| {}).await;
         assert_eq!(resource.hi("t").await.status, 503, "{status} {body}");
     }
+}
+
+/// Bodies trickled a byte at a time are cut off at the deadline here too (the protected API takes
+/// no body, but a slow one would still hold its connection), while tokens go on being checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_trickled_a_byte_at_a_time_are_408_at_the_deadline_while_others_are_served() {
+    let auth = spawn_auth().await;
+    let token = auth.client_token("dev", "11").await;
+    let resource = spawn_resource(&format!("{}/oauth/check_token", auth.address), |s| {
+        s.server.body_timeout_ms = 1000;
+    })
+    .await;
+    let address = resource.address.replace("http://localhost", "127.0.0.1");
+    let (trickled, took, answer) = many_trickling(&address, "/hi", 50, resource.hi(&token)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(
+        took < Duration::from_secs(1),
+        "/hi took {took:?} beside 50 slow senders"
+    );
+    assert_cut_off(&trickled, Duration::from_secs(1));
 }

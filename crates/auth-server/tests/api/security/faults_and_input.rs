@@ -393,3 +393,22 @@ async fn item_23_every_endpoint_answers_malformed_input_with_a_clear_4xx(app: Te
         );
     }
 }
+
+/// A body sent a byte at a time holds a connection as long as its sender likes unless the server
+/// gives up: 50 of them are answered 408 and closed at the deadline, while a token request goes on
+/// being served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_23_bodies_trickled_a_byte_at_a_time_are_408_at_the_deadline_while_others_are_served()
+{
+    let deadline = Duration::from_secs(1);
+    let app = sqlite_app_with(|s| s.server.body_timeout_ms = 1000).await;
+    let address = format!("127.0.0.1:{}", app.port);
+    let (trickled, took, token) =
+        many_trickling(&address, "/oauth/token", 50, app.client_token("dev", "11")).await;
+    assert!(!token.is_empty());
+    assert!(
+        took < deadline,
+        "a token took {took:?} beside 50 slow senders"
+    );
+    assert_cut_off(&trickled, deadline);
+}

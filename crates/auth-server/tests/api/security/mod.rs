@@ -27,14 +27,15 @@ mod refresh_tokens;
 mod token_endpoint;
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use auth_server::domain::token_value::{self, hash, TokenFormat};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 
 use test_support::{
-    answer, csrf_of, field_of, on_both_backends, params_of, sqlite_app_with, start, test_settings,
-    Answer, Backend, TestApp, TestDb,
+    answer, assert_cut_off, csrf_of, field_of, many_trickling, on_both_backends, params_of,
+    sqlite_app_with, start, test_settings, Answer, Backend, TestApp, TestDb,
 };
 
 const WALKTHROUGH: &str =
