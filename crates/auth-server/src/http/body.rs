@@ -35,7 +35,7 @@ pub async fn read_form(
         .to_bytes_limited(limit)
         .await
         .map_err(|_| ApiError::new(ErrorCode::BodyTooLarge))?
-        .map_err(|e| ApiError::new(ErrorCode::MalformedBody).with_cause(e))?;
+        .map_err(|e| shared::request_body::read_error(&e))?;
     if !body.is_empty() && content_type.is_none() {
         return Err(ApiError::new(ErrorCode::UnsupportedContentType));
     }
