@@ -9,6 +9,7 @@
 #   scripts/bench.sh                       SQLite (a fresh file)
 #   scripts/bench.sh --postgres URL        PostgreSQL (a throwaway database on that server)
 #   options: --duration SECONDS (10)  --connections N (32)  --quick (skips the 100,000-token run)
+#            --debug (the debug build the tests made: a smoke run of this script, not a measurement)
 #
 # Load: wrk -t2 -cN -dSECONDS, on the same machine as the servers (as the figures were).
 set -euo pipefail
@@ -19,12 +20,14 @@ postgres=""
 duration=10
 connections=32
 quick=false
+profile=release
 while [ $# -gt 0 ]; do
     case "$1" in
         --postgres) postgres=$2; shift 2 ;;
         --duration) duration=$2; shift 2 ;;
         --connections) connections=$2; shift 2 ;;
         --quick) quick=true; shift ;;
+        --debug) profile=debug; shift ;;
         -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -34,7 +37,12 @@ if ! command -v wrk >/dev/null 2>&1; then
     echo "installing wrk" >&2
     apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
 fi
-cargo build --release --quiet --bin auth-server --bin resource-server --bin bench-baseline
+if [ "$profile" = release ]; then
+    cargo build --release --quiet --bin auth-server --bin resource-server --bin bench-baseline
+else
+    cargo build --quiet --bin auth-server --bin resource-server --bin bench-baseline
+fi
+bin=target/$profile
 
 work=$(mktemp -d)
 pids=()
@@ -178,7 +186,7 @@ PY
 }
 
 # --- the baseline, up for the whole run ---------------------------------------------------------
-target/release/bench-baseline 18000 >/dev/null 2>&1 &
+"$bin/bench-baseline" 18000 >/dev/null 2>&1 &
 baseline=$!
 pids+=($baseline)
 wait_up "$BASE/"
@@ -197,14 +205,14 @@ else
     backend=SQLite
 fi
 APP__SERVER__PORT=18081 APP__DATABASE__URL=$db_url APP__DEMO__SEED=true \
-    target/release/auth-server serve >"$work/auth.log" 2>&1 &
+    "$bin/auth-server" serve >"$work/auth.log" 2>&1 &
 auth=$!
 pids+=($auth)
 wait_up "$AUTH/health"
 # Cache entries live 10 minutes rather than 30 s, so that all 100,000 tokens of the memory run are
 # still cached when it ends.
 APP__SERVER__PORT=18080 APP__INTROSPECTION__URL=$AUTH/oauth/check_token APP__INTROSPECTION__CACHE_TTL_SECONDS=600 \
-    target/release/resource-server >"$work/resource.log" 2>&1 &
+    "$bin/resource-server" >"$work/resource.log" 2>&1 &
 resource=$!
 pids+=($resource)
 wait_up "$RES/health"
