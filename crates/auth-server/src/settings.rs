@@ -124,6 +124,8 @@ pub struct SecuritySettings {
     pub secret_cache_capacity: u64,
     /// How long a client's registration is remembered (0: read it for every request).
     pub client_cache_seconds: u64,
+    /// Whether PKCE's `plain` method is accepted; false: only S256.
+    pub pkce_plain_allowed: bool,
 }
 
 impl SecuritySettings {

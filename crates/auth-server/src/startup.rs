@@ -19,7 +19,7 @@ use shared::serving::{self, ListenError};
 
 use crate::accounts::{ClientAuthenticator, ClientDirectory, Passwords, UserAuthenticator};
 use crate::authority::Authority;
-use crate::authorization_endpoint::AuthorizationEndpoint;
+use crate::authorization_endpoint::{AuthorizationEndpoint, AuthorizePolicy};
 use crate::db::{Opening, Storage, StorageThreads, Store, StoreError};
 use crate::domain::sign_in_throttle::SignInThrottle;
 use crate::http::{self, RequestSettings};
@@ -114,7 +114,12 @@ impl Services {
                     clients: settings.introspection.clients.0.clone(),
                 },
             )),
-            authorization: web::Data::new(AuthorizationEndpoint::new(authority)),
+            authorization: web::Data::new(AuthorizationEndpoint::new(
+                authority,
+                AuthorizePolicy {
+                    pkce_plain_allowed: settings.security.pkce_plain_allowed,
+                },
+            )),
         }
     }
 }

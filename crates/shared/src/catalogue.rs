@@ -111,6 +111,8 @@ catalogue! {
     /// RFC 9700 §2.1.1: public clients must use PKCE.
     PkceRequired = (3017, 400, "invalid_request", "Public clients must use PKCE (code_challenge)", None),
     MalformedCodeChallenge = (3018, 400, "invalid_request", "Malformed code_challenge or code_challenge_method", None),
+    /// `security.pkce_plain_allowed = false`: RFC 9700 §2.1.1 recommends S256.
+    PkcePlainRefused = (3020, 400, "invalid_request", "code_challenge_method plain is not allowed; use S256", None),
     /// The user pressed Deny, or approved no scope (Spring's text).
     AccessDenied = (3019, 403, "access_denied", "User denied access", None),
     InvalidScope = (3101, 400, "invalid_scope", "Invalid scope: not allowed for this client", None),

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use shared::params::Params;
 use shared::{ApiError, ErrorCode, Scope};
 
-pub use request::{AuthorizationRequest, ResponseType, AUTHORIZE_PARAMS};
+pub use request::{AuthorizationRequest, AuthorizePolicy, ResponseType, AUTHORIZE_PARAMS};
 
 use crate::accounts::users::Credentials;
 use crate::authority::Authority;
@@ -46,11 +46,12 @@ pub enum Choice {
 
 pub struct AuthorizationEndpoint<S = Storage> {
     authority: Authority<S>,
+    policy: AuthorizePolicy,
 }
 
 impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpoint<S> {
-    pub fn new(authority: Authority<S>) -> Self {
-        Self { authority }
+    pub fn new(authority: Authority<S>, policy: AuthorizePolicy) -> Self {
+        Self { authority, policy }
     }
 
     /// `GET /oauth/authorize` from a browser in which `signed_in` is signed in (if anyone).
@@ -139,7 +140,7 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
             Ok(None) => return Err(Decision::ErrorPage(ApiError::new(ErrorCode::UnknownClient))),
             Err(error) => return Err(Decision::ErrorPage(error.into())),
         };
-        let request = AuthorizationRequest::validate(params, &client)?;
+        let request = AuthorizationRequest::validate(params, &client, &self.policy)?;
         Ok((request, client))
     }
 
@@ -236,7 +237,12 @@ mod tests {
     const REDIRECT: &str = "https://app.example/cb";
 
     fn endpoint(store: &MemoryStore) -> AuthorizationEndpoint<MemoryStore> {
-        AuthorizationEndpoint::new(in_memory(store, &Settings::defaults()))
+        AuthorizationEndpoint::new(
+            in_memory(store, &Settings::defaults()),
+            AuthorizePolicy {
+                pkce_plain_allowed: true,
+            },
+        )
     }
 
     /// The request the user is asked about.
@@ -336,6 +342,34 @@ mod tests {
         ));
         let landed = redirect_params(endpoint.authorize(&wrong_type, None).await);
         assert_eq!(landed["error"], "unsupported_response_type");
+    }
+
+    #[tokio::test]
+    async fn pkce_plain_is_refused_when_the_server_allows_only_s256() {
+        let store = store();
+        let strict = AuthorizationEndpoint::new(
+            in_memory(&store, &Settings::defaults()),
+            AuthorizePolicy {
+                pkce_plain_allowed: false,
+            },
+        );
+        let plain = code_request(&format!(
+            "&code_challenge={}&code_challenge_method=plain",
+            "a".repeat(43)
+        ));
+        let landed = redirect_params(strict.authorize(&plain, Some("admin")).await);
+        assert_eq!(landed["error"], "invalid_request");
+        assert_eq!(
+            landed["error_description"],
+            "code_challenge_method plain is not allowed; use S256"
+        );
+        assert!(
+            matches!(
+                endpoint(&store).authorize(&plain, None).await,
+                Decision::SignIn { .. }
+            ),
+            "plain is fine by default: the user is asked to sign in"
+        );
     }
 
     #[tokio::test]

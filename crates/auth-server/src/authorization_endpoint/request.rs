@@ -31,6 +31,13 @@ pub const AUTHORIZE_PARAMS: &[&str] = &[
     "code_challenge_method",
 ];
 
+/// What the server allows of authorization requests (`security.*`).
+#[derive(Debug, Clone, Copy)]
+pub struct AuthorizePolicy {
+    /// Whether `code_challenge_method=plain` is accepted (Spring compatibility), or only S256.
+    pub pkce_plain_allowed: bool,
+}
+
 /// `state` is echoed back and, while the user decides, kept in the session cookie, which browsers
 /// cap at 4 KiB.
 const MAX_STATE_BYTES: usize = 512;
@@ -85,7 +92,11 @@ fn with_params(base: &str, params: &[(&str, &str)], in_fragment: bool) -> Result
 
 impl AuthorizationRequest {
     /// Validates `params` against `client`, the registered client its `client_id` names.
-    pub fn validate(params: &Params, client: &Client) -> Result<Self, Decision> {
+    pub fn validate(
+        params: &Params,
+        client: &Client,
+        policy: &AuthorizePolicy,
+    ) -> Result<Self, Decision> {
         let given = params.get("redirect_uri");
         let redirect_uri = redirect_uri::resolve(&client.redirect_uris, given)
             .ok_or(Decision::ErrorPage(ApiError::new(
@@ -151,6 +162,13 @@ impl AuthorizationRequest {
             .map_err(|_| fail(&request, ErrorCode::MalformedCodeChallenge))?;
             if challenge.is_none() && client.is_public() {
                 return Err(fail(&request, ErrorCode::PkceRequired));
+            }
+            if !policy.pkce_plain_allowed
+                && challenge
+                    .as_ref()
+                    .is_some_and(|c| c.method == pkce::Method::Plain)
+            {
+                return Err(fail(&request, ErrorCode::PkcePlainRefused));
             }
             if let Some(challenge) = challenge {
                 request.code_challenge = Some(challenge.value);

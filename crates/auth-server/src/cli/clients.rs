@@ -76,6 +76,23 @@ pub fn run(command: ClientCommand, settings: &Settings) -> Result<(), CliError> 
     match command {
         ClientCommand::Add(args) => {
             let mut row = args.validate()?;
+            let public = args.secret.is_none() && !args.secret_stdin;
+            let grants = crate::domain::client::grant_types(
+                &row.client_id,
+                row.authorized_grant_types.as_deref(),
+            );
+            if public
+                && grants.contains(&GrantType::RefreshToken)
+                && settings.security.pkce_plain_allowed
+            {
+                eprintln!(
+                    "warning: public client {} gets refresh tokens (rotated at every use) from \
+                     codes whose PKCE challenge may be \"plain\", which anyone who sees the \
+                     authorization request can answer; set security.pkce_plain_allowed = false \
+                     unless a client needs plain",
+                    row.client_id
+                );
+            }
             if args.secret.is_some() || args.secret_stdin {
                 let plain = secret_from(args.secret.clone(), "client secret")?;
                 row.client_secret = Some(

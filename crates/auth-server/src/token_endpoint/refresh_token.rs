@@ -1,8 +1,8 @@
 //! RFC 6749 §6: a refresh token exchanged for a new access token.
 //!
-//! By default the refresh token is kept (Spring's `reuseRefreshToken`). With rotation on, each
-//! refresh burns the presented token and returns a new one; a burnt token presented again means it
-//! leaked, and the whole grant is revoked (RFC 9700 §4.14.2).
+//! By default the refresh token is kept (Spring's `reuseRefreshToken`). With rotation on, and
+//! always for a public client, each refresh burns the presented token and returns a new one; a
+//! burnt token presented again means it leaked, and the whole grant is revoked (RFC 9700 §4.14.2).
 
 use shared::{ApiError, ErrorCode, Scope, TokenResponse};
 
@@ -49,9 +49,12 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
             return Err(ApiError::new(ErrorCode::InvalidScope));
         }
         let subject = self.current_subject(client, &record).await?;
-        let rotate = client
-            .rotate_refresh_tokens()
-            .unwrap_or(self.authority.issuer.rotates_by_default());
+        // RFC 9700 §2.2.2: a public client's refresh tokens MUST be rotated (or sender-bound), so
+        // a stolen one is found out at its next use; whatever the settings say.
+        let rotate = client.is_public()
+            || client
+                .rotate_refresh_tokens()
+                .unwrap_or(self.authority.issuer.rotates_by_default());
         let plan = if rotate {
             RefreshPlan::Rotate { record: &record }
         } else {
@@ -257,6 +260,58 @@ mod tests {
             .unwrap();
         let same = refresh(&endpoint, "keeps", &kept, None).await.unwrap();
         assert_eq!(same.refresh_token.unwrap(), kept);
+    }
+
+    #[tokio::test]
+    async fn a_public_clients_refresh_tokens_always_rotate() {
+        let store = store();
+        store.add_client(client("spa", |c| {
+            c.secret = crate::domain::secret::StoredSecret::Absent;
+            c.additional_information = json!({"rotate_refresh_tokens": false})
+                .as_object()
+                .unwrap()
+                .clone();
+        }));
+        let endpoint = endpoint(&store);
+        let issued = stored_refresh_token(&store, "spa").await;
+        let ask_as_spa = |token: String| {
+            let params = super::super::tests::params(&[
+                ("client_id", "spa"),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &token),
+            ]);
+            let endpoint = &endpoint;
+            async move {
+                let presented =
+                    crate::accounts::PresentedClient::from_request(None, &params).unwrap();
+                endpoint.token(&presented, &params, None).await
+            }
+        };
+        let rotated = ask_as_spa(issued.clone()).await.unwrap();
+        assert_ne!(rotated.refresh_token.as_deref(), Some(issued.as_str()));
+        let replay = ask_as_spa(issued).await;
+        assert_eq!(code_of(replay), ErrorCode::RefreshTokenReused);
+    }
+
+    /// A refresh token of `client` for admin, stored as a code exchange would have stored it.
+    async fn stored_refresh_token(store: &MemoryStore, client_id: &str) -> String {
+        use crate::issuing::{Grant, Issuer, Joining, RefreshPlan, Subject};
+        use crate::stores::{ClientStore, TokenStore, UserStore};
+        let client = store.client(client_id).await.unwrap().unwrap();
+        let user = store.user("admin").await.unwrap().unwrap();
+        let issued = Issuer::new(crate::settings::Settings::defaults().tokens).mint(
+            &Grant {
+                client: &client,
+                subject: &Subject::user(&user),
+                scope: &client.scope,
+                grant_type: crate::domain::grant_type::GrantType::AuthorizationCode,
+            },
+            Joining::NewGrant,
+            RefreshPlan::Issue,
+        );
+        let token = issued.response.refresh_token.clone().unwrap();
+        store.store_tokens(issued.tokens).await.unwrap();
+        token
     }
 
     #[tokio::test]

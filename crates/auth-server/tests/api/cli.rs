@@ -373,3 +373,41 @@ fn serve_waits_for_a_database_that_answers_late_and_gives_up_when_told() {
         "gave up after {took:?}"
     );
 }
+
+#[test]
+fn registering_a_public_client_with_refresh_tokens_warns_while_pkce_plain_is_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("auth.db").display());
+    ok(&url, &["migrate"]);
+    let add = |id: &str| {
+        [
+            "client",
+            "add",
+            "--client-id",
+            id,
+            "--grant-types",
+            "authorization_code,refresh_token",
+            "--redirect-uri",
+            "https://spa.example/cb",
+        ]
+        .map(str::to_owned)
+    };
+    let output = run(&url, &add("spa").each_ref().map(String::as_str), None);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: public client spa gets refresh tokens"),
+        "{stderr}"
+    );
+    let strict = Command::new(BIN)
+        .args(add("spa2"))
+        .env("APP__DATABASE__URL", &url)
+        .env("APP__SECURITY__PKCE_PLAIN_ALLOWED", "false")
+        .output()
+        .unwrap();
+    assert!(strict.status.success());
+    assert!(
+        !String::from_utf8_lossy(&strict.stderr).contains("warning"),
+        "no warning when only S256 is accepted"
+    );
+}

@@ -237,3 +237,40 @@ async fn item_08_a_public_client_must_use_pkce_and_needs_no_secret(app: TestApp)
     assert_eq!(token.status, 200, "{}", token.body);
     token.field("refresh_token");
 }
+
+/// A public client's tokens, through a PKCE code flow: its refresh token, the way it refreshes.
+pub(super) async fn public_client_refresh_token(app: &TestApp) -> String {
+    app.add_client("spa", "authorization_code,refresh_token", |row| {
+        row.client_secret = None;
+        row.web_server_redirect_uri = Some("https://spa.example/cb".into());
+        // Asks not to rotate: a public client rotates whatever it asks.
+        row.additional_information = Some(r#"{"rotate_refresh_tokens":false}"#.into());
+    });
+    let location = app
+        .browser()
+        .code_for(&format!("response_type=code&client_id=spa&state=s&code_challenge={CHALLENGE}&code_challenge_method=S256"))
+        .await;
+    app.token(&[
+        ("grant_type", "authorization_code"),
+        ("code", &params_of(&location)["code"]),
+        ("client_id", "spa"),
+        ("code_verifier", VERIFIER),
+    ])
+    .await
+    .field("refresh_token")
+}
+
+#[on_both_backends(|s| s.security.pkce_plain_allowed = false)]
+async fn item_08_plain_is_refused_when_the_server_allows_only_s256(app: TestApp) {
+    let browser = app.browser();
+    browser.sign_in("admin", "123456").await;
+    let plain = browser.authorize(&pkce_query(VERIFIER, "plain")).await;
+    let location = params_of(plain.header("location"));
+    assert_eq!(location["error"], "invalid_request");
+    assert_eq!(
+        location["error_description"],
+        "code_challenge_method plain is not allowed; use S256"
+    );
+    let s256 = browser.code_for(&pkce_query(CHALLENGE, "S256")).await;
+    assert!(params_of(&s256).contains_key("code"), "{s256}");
+}

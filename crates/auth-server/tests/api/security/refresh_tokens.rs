@@ -207,3 +207,39 @@ async fn item_10_a_reuse_racing_a_rotation_never_leaves_a_live_token(app: TestAp
         }
     }
 }
+
+/// RFC 9700 §2.2.2: a public client cannot keep a secret, so a stolen refresh token must show itself
+/// at its next use: its refresh tokens rotate whatever the settings and the client say, and the
+/// stolen one's replay ends the grant for both.
+#[on_both_backends]
+async fn item_10_a_public_clients_refresh_tokens_always_rotate_and_a_replay_ends_the_grant(
+    app: TestApp,
+) {
+    let first = super::codes_and_pkce::public_client_refresh_token(&app).await;
+    let refresh = |token: String| {
+        let app = &app;
+        async move {
+            app.token(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &token),
+                ("client_id", "spa"),
+            ])
+            .await
+        }
+    };
+    let rotated = refresh(first.clone()).await;
+    let second = rotated.field("refresh_token");
+    assert_ne!(second, first, "a new refresh token");
+    let access = rotated.field("access_token");
+    refresh(first).await.assert_error(
+        400,
+        "invalid_grant",
+        "Refresh token already used; the grant has been revoked",
+    );
+    refresh(second)
+        .await
+        .assert_error(400, "invalid_grant", "Invalid refresh token");
+    app.check_token(&access)
+        .await
+        .assert_error(400, "invalid_token", "Token was not recognised");
+}
