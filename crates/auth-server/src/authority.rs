@@ -49,6 +49,7 @@ pub mod tests {
                 store.clone(),
                 passwords,
                 SignInThrottle::new(&settings.brute_force.limits()),
+                0,
             )),
             issuer: Issuer::new(settings.tokens.clone()),
         }

@@ -126,6 +126,11 @@ pub struct SecuritySettings {
     pub client_cache_seconds: u64,
     /// Whether PKCE's `plain` method is accepted; false: only S256.
     pub pkce_plain_allowed: bool,
+    /// Whether `user passwd` ends the user's grants and browser sessions.
+    pub revoke_on_password_change: bool,
+    /// How long a user's record is remembered when a token of theirs is checked (0: read it every
+    /// time): a removed or disabled user's tokens stop working within this.
+    pub user_cache_seconds: u64,
 }
 
 impl SecuritySettings {

@@ -82,6 +82,8 @@ struct Services {
     tokens: web::Data<TokenEndpoint>,
     authorization: web::Data<AuthorizationEndpoint>,
     introspection: web::Data<Introspection>,
+    /// The auth server guards its own /hi and /me with tokens from its own store.
+    guard: web::Data<Guard>,
 }
 
 impl Services {
@@ -98,6 +100,7 @@ impl Services {
             storage.clone(),
             passwords.clone(),
             SignInThrottle::new(&settings.brute_force.limits()),
+            settings.security.user_cache_seconds,
         ));
         let authority = Authority {
             store: storage.clone(),
@@ -106,6 +109,11 @@ impl Services {
             issuer: Issuer::new(settings.tokens.clone()),
         };
         Self {
+            guard: web::Data::new(Guard::new(
+                LocalValidator::new(authority.clone()),
+                &settings.resource.id,
+                settings.resource.required_scope.clone(),
+            )),
             tokens: web::Data::new(TokenEndpoint::new(authority.clone())),
             introspection: web::Data::new(Introspection::new(
                 authority.clone(),
@@ -154,12 +162,6 @@ impl Application {
         let background = Background::new();
         housekeeping::schedule(&background, &storage, &settings.purge);
 
-        // The auth server guards its own /hi and /me with tokens from its own store.
-        let guard = web::Data::new(Guard::new(
-            LocalValidator::new(storage.clone()),
-            &settings.resource.id,
-            settings.resource.required_scope.clone(),
-        ));
         let requests = web::Data::new(RequestSettings {
             max_body_bytes: settings.security.max_body_bytes,
             trust_forwarded_for: settings.brute_force.trust_forwarded_for,
@@ -191,7 +193,7 @@ impl Application {
                 .app_data(requests.clone())
                 .app_data(bodies.clone())
                 .app_data(health.clone())
-                .app_data(guard.clone())
+                .app_data(services.guard.clone())
                 .configure(http::routes)
                 .configure(|cfg| http::pages(cfg, &session_key, secure_cookies))
                 .default_service(web::to(http::not_found))

@@ -6,11 +6,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use moka::sync::Cache;
 use shared::{ApiError, ErrorCode};
 
 use super::passwords::{Busy, Passwords};
 use crate::domain::sign_in_throttle::SignInThrottle;
-use crate::domain::user::User;
+use crate::domain::user::{SignedIn, User};
 use crate::stores::UserStore;
 
 /// A sign-in attempt: who says they are whom, with what password.
@@ -26,15 +27,50 @@ pub struct UserAuthenticator<S> {
     store: S,
     passwords: Arc<Passwords>,
     throttle: SignInThrottle,
+    /// Whether a user may still sign in, remembered `security.user_cache_seconds` for the checks
+    /// of every token of theirs.
+    active: Cache<String, bool>,
+    cache_enabled: bool,
 }
 
 impl<S: UserStore> UserAuthenticator<S> {
-    pub fn new(store: S, passwords: Arc<Passwords>, throttle: SignInThrottle) -> Self {
+    pub fn new(
+        store: S,
+        passwords: Arc<Passwords>,
+        throttle: SignInThrottle,
+        cache_seconds: u64,
+    ) -> Self {
         Self {
             store,
             passwords,
             throttle,
+            active: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(cache_seconds.max(1)))
+                .build(),
+            cache_enabled: cache_seconds > 0,
         }
+    }
+
+    /// Whether `username` still exists and may sign in: what a token of theirs needs to stay
+    /// valid. Remembered for `security.user_cache_seconds`, so a busy user's tokens cost no read.
+    pub async fn is_active(&self, username: &str) -> Result<bool, ApiError> {
+        if let Some(active) = self
+            .cache_enabled
+            .then(|| self.active.get(username))
+            .flatten()
+        {
+            return Ok(active);
+        }
+        let active = self
+            .store
+            .user(username)
+            .await?
+            .is_some_and(|u| u.may_sign_in());
+        if self.cache_enabled {
+            self.active.insert(username.to_owned(), active);
+        }
+        Ok(active)
     }
 
     /// The user, if the password is right and the account usable, unless this account or the
@@ -80,9 +116,14 @@ impl<S: UserStore> UserAuthenticator<S> {
         }
     }
 
-    /// The user a session or grant stands for, if it still exists and may sign in.
-    pub async fn current(&self, username: &str) -> Result<Option<User>, ApiError> {
-        Ok(self.store.user(username).await?.filter(User::may_sign_in))
+    /// The user a browser's sign-in stands for, if it still exists, may sign in, and has not had
+    /// its sessions ended since (a password change).
+    pub async fn current(&self, signed_in: &SignedIn) -> Result<Option<User>, ApiError> {
+        Ok(self
+            .store
+            .user(&signed_in.username)
+            .await?
+            .filter(|u| u.accepts(signed_in)))
     }
 }
 

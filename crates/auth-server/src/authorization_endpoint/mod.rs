@@ -19,7 +19,7 @@ use crate::db::tokens::Stored;
 use crate::db::Storage;
 use crate::domain::client::Client;
 use crate::domain::grant_type::GrantType;
-use crate::domain::user::User;
+use crate::domain::user::{SignedIn, User};
 use crate::issuing::{CodeGrant, Grant, Joining, RefreshPlan, Subject};
 use crate::stores::{ApprovalStore, ClientStore, TokenStore, UserStore};
 
@@ -54,15 +54,15 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
         Self { authority, policy }
     }
 
-    /// `GET /oauth/authorize` from a browser in which `signed_in` is signed in (if anyone).
-    pub async fn authorize(&self, params: &Params, signed_in: Option<&str>) -> Decision {
+    /// `GET /oauth/authorize` from a browser in which someone may have signed in.
+    pub async fn authorize(&self, params: &Params, signed_in: Option<&SignedIn>) -> Decision {
         let (request, client) = match self.validate(params).await {
             Ok(valid) => valid,
             Err(decision) => return decision,
         };
         let user = match signed_in {
             None => None,
-            Some(username) => match self.authority.users.current(username).await {
+            Some(signed_in) => match self.authority.users.current(signed_in).await {
                 Ok(user) => user,
                 Err(error) => return Decision::ErrorPage(error),
             },
@@ -86,7 +86,7 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
     pub async fn decide(
         &self,
         request: &AuthorizationRequest,
-        username: &str,
+        signed_in: &SignedIn,
         choice: Choice,
     ) -> Decision {
         let approved = match choice {
@@ -108,7 +108,7 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
             Ok(_) => return Decision::ErrorPage(ApiError::new(ErrorCode::UnknownClient)),
             Err(error) => return Decision::ErrorPage(error.into()),
         };
-        let user = match self.authority.users.current(username).await {
+        let user = match self.authority.users.current(signed_in).await {
             Ok(Some(user)) => user,
             Ok(None) => return Decision::ErrorPage(ApiError::new(ErrorCode::BadCredentials)),
             Err(error) => return Decision::ErrorPage(error),
@@ -119,6 +119,11 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
             }
         }
         self.issue(request, &client, &user, &approved).await
+    }
+
+    /// The user a browser's sign-in still stands for, if any.
+    pub async fn signed_in_user(&self, signed_in: &SignedIn) -> Result<Option<User>, ApiError> {
+        self.authority.users.current(signed_in).await
     }
 
     /// `POST /login`: the same check, and the same limits, as the password grant's.
@@ -236,6 +241,11 @@ mod tests {
 
     const REDIRECT: &str = "https://app.example/cb";
 
+    /// admin, signed in a moment ago.
+    fn admin() -> SignedIn {
+        SignedIn::now("admin")
+    }
+
     fn endpoint(store: &MemoryStore) -> AuthorizationEndpoint<MemoryStore> {
         AuthorizationEndpoint::new(
             in_memory(store, &Settings::defaults()),
@@ -250,7 +260,7 @@ mod tests {
         endpoint: &AuthorizationEndpoint<MemoryStore>,
         request: &Params,
     ) -> AuthorizationRequest {
-        match endpoint.authorize(request, Some("admin")).await {
+        match endpoint.authorize(request, Some(&admin())).await {
             Decision::Ask(asked) => *asked,
             other => panic!("the user is not asked: {other:?}"),
         }
@@ -301,12 +311,12 @@ mod tests {
         let asked = asked(&endpoint, &request).await;
         assert_eq!(asked.scope, ["app", "read"]);
         let approved = Choice::Approve(asked.approved(None));
-        let landed = redirect_params(endpoint.decide(&asked, "admin", approved).await);
+        let landed = redirect_params(endpoint.decide(&asked, &admin(), approved).await);
         assert_eq!(landed["state"], "xyz");
         assert_eq!(store.state().codes.len(), 1);
         assert!(store.state().codes.values().all(|c| c.scope == "app,read"));
         // Remembered: the next request goes straight back with a code.
-        let again = redirect_params(endpoint.authorize(&request, Some("admin")).await);
+        let again = redirect_params(endpoint.authorize(&request, Some(&admin())).await);
         assert!(again.contains_key("code"));
     }
 
@@ -318,7 +328,7 @@ mod tests {
             "response_type=code&client_id=dev&redirect_uri=https://evil.example/cb".to_owned(),
             format!("response_type=code&client_id=dev&redirect_uri={REDIRECT}/x"),
         ] {
-            let decision = endpoint.authorize(&params(&query), Some("admin")).await;
+            let decision = endpoint.authorize(&params(&query), Some(&admin())).await;
             assert!(
                 matches!(decision, Decision::ErrorPage(_)),
                 "{query}: {decision:?}"
@@ -357,7 +367,7 @@ mod tests {
             "&code_challenge={}&code_challenge_method=plain",
             "a".repeat(43)
         ));
-        let landed = redirect_params(strict.authorize(&plain, Some("admin")).await);
+        let landed = redirect_params(strict.authorize(&plain, Some(&admin())).await);
         assert_eq!(landed["error"], "invalid_request");
         assert_eq!(
             landed["error_description"],
@@ -378,7 +388,7 @@ mod tests {
         let endpoint = endpoint(&store);
         let asked = asked(&endpoint, &code_request("")).await;
         for choice in [Choice::Deny, Choice::Approve(Scope::default())] {
-            let landed = redirect_params(endpoint.decide(&asked, "admin", choice).await);
+            let landed = redirect_params(endpoint.decide(&asked, &admin(), choice).await);
             assert_eq!(landed["error"], "access_denied");
         }
         assert!(store.state().codes.is_empty());
@@ -397,7 +407,7 @@ mod tests {
             .redirect_uris
             .clear();
         let decision = endpoint
-            .decide(&asked, "admin", Choice::Approve(asked.scope()))
+            .decide(&asked, &admin(), Choice::Approve(asked.scope()))
             .await;
         assert!(matches!(decision, Decision::ErrorPage(_)), "{decision:?}");
         assert!(store.state().codes.is_empty());
@@ -411,7 +421,8 @@ mod tests {
         let request = params(&format!(
             "response_type=token&client_id=spa&redirect_uri={REDIRECT}&state=s&scope=read"
         ));
-        let Decision::Redirect(location) = endpoint.authorize(&request, Some("admin")).await else {
+        let Decision::Redirect(location) = endpoint.authorize(&request, Some(&admin())).await
+        else {
             panic!("auto-approved")
         };
         let url = url::Url::parse(&location).unwrap();

@@ -8,6 +8,7 @@ use crate::db::clients::{self, ClientRow};
 use crate::db::Opening;
 use crate::db::StoreError;
 use crate::domain::client::comma_list;
+use crate::domain::clock;
 use crate::domain::grant_type::GrantType;
 use crate::domain::redirect_uri;
 use crate::settings::Settings;
@@ -24,7 +25,7 @@ pub enum ClientCommand {
         #[arg(long)]
         client_id: String,
     },
-    /// Remove a client.
+    /// Remove a client, ending every grant and token it has.
     Remove {
         #[arg(long)]
         client_id: String,
@@ -133,12 +134,13 @@ pub fn run(command: ClientCommand, settings: &Settings) -> Result<(), CliError> 
             Ok(())
         }
         ClientCommand::Remove { client_id } => {
-            if clients::delete(&mut conn, &client_id).map_err(|e| e.to_string())? {
-                println!("client {client_id} removed");
-                Ok(())
-            } else {
-                Err(format!("no client {client_id:?}").into())
-            }
+            let ended = clients::remove(&mut conn, &client_id, clock::now())?
+                .ok_or_else(|| format!("no client {client_id:?}"))?;
+            println!(
+                "client {client_id} removed; ended {} grants ({} tokens)",
+                ended.grants, ended.tokens
+            );
+            Ok(())
         }
     }
 }

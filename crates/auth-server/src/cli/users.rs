@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use super::{passwords, secret_from, CliError};
 use crate::db::Opening;
-use crate::db::{users, StoreError};
+use crate::db::{users, DbConnection, StoreError};
 use crate::domain::client::comma_list;
 use crate::settings::Settings;
 use crate::startup::open_store;
@@ -24,12 +24,23 @@ pub enum UserCommand {
     },
     /// List users and their authorities.
     List,
-    /// Remove a user and its authorities.
+    /// Remove a user and its authorities, ending its grants and browser sessions.
     Remove {
         #[arg(long)]
         username: String,
     },
-    /// Set a user's password.
+    /// Disable a user: it can no longer sign in, and its grants and browser sessions end.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a user again (its ended grants stay ended).
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Set a user's password; ends its grants and browser sessions unless
+    /// security.revoke_on_password_change is false.
     Passwd {
         #[arg(long)]
         username: String,
@@ -88,24 +99,51 @@ pub fn run(command: UserCommand, settings: &Settings) -> Result<(), CliError> {
             Ok(())
         }
         UserCommand::Remove { username } => {
-            if users::delete(&mut conn, &username).map_err(|e| e.to_string())? {
-                println!("user {username} removed");
-                Ok(())
-            } else {
-                Err(format!("no user {username:?}").into())
+            let ended = end_everything_of(&mut conn, &username, users::delete)?;
+            println!("user {username} removed; {ended}");
+            Ok(())
+        }
+        UserCommand::Disable { username } => {
+            let ended =
+                end_everything_of(&mut conn, &username, |c, u| users::set_enabled(c, u, false))?;
+            println!("user {username} disabled; {ended}");
+            Ok(())
+        }
+        UserCommand::Enable { username } => {
+            if !users::set_enabled(&mut conn, &username, true)? {
+                return Err(format!("no user {username:?}").into());
             }
+            println!("user {username} enabled");
+            Ok(())
         }
         UserCommand::Passwd { username, password } => {
             let plain = secret_from(password, "password")?;
-            let encoded = passwords(settings)?
-                .encode(&plain)
-                .map_err(|e| e.to_string())?;
-            if users::set_password(&mut conn, &username, &encoded).map_err(|e| e.to_string())? {
-                println!("password of {username} changed");
-                Ok(())
+            let encoded = passwords(settings)?.encode(&plain)?;
+            let change = |c: &mut DbConnection, u: &str| users::set_password(c, u, &encoded);
+            if settings.security.revoke_on_password_change {
+                let ended = end_everything_of(&mut conn, &username, change)?;
+                println!("password of {username} changed; {ended}");
             } else {
-                Err(format!("no user {username:?}").into())
+                if !change(&mut conn, &username)? {
+                    return Err(format!("no user {username:?}").into());
+                }
+                println!("password of {username} changed; its grants and sessions go on");
             }
+            Ok(())
         }
     }
+}
+
+/// Changes the user with `change`, ending its grants and sessions; says what ended.
+fn end_everything_of(
+    conn: &mut DbConnection,
+    username: &str,
+    change: impl FnOnce(&mut DbConnection, &str) -> Result<bool, StoreError>,
+) -> Result<String, CliError> {
+    let ended = users::change_ending_everything(conn, username, change)?
+        .ok_or_else(|| CliError::from(format!("no user {username:?}")))?;
+    Ok(format!(
+        "ended {} grants ({} tokens) and every browser session",
+        ended.grants, ended.tokens
+    ))
 }

@@ -3,7 +3,8 @@
 use diesel::prelude::*;
 
 use super::schema::oauth_client_details as table;
-use super::{DbConnection, StoreError};
+use super::tokens::{self, Ended, Holder};
+use super::{write_transaction, DbConnection, StoreError};
 use crate::domain::client::{self, Client};
 use crate::domain::secret::StoredSecret;
 
@@ -76,4 +77,23 @@ pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> Result<(), StoreError
 /// Whether a row was removed.
 pub fn delete(conn: &mut DbConnection, client_id: &str) -> Result<bool, StoreError> {
     Ok(diesel::delete(table::table.find(client_id)).execute(conn)? > 0)
+}
+
+/// Removes a client and ends every grant it has, in one transaction; what ended, or `None` when
+/// there was no such client.
+pub fn remove(
+    conn: &mut DbConnection,
+    client_id: &str,
+    now: i64,
+) -> Result<Option<Ended>, StoreError> {
+    write_transaction(conn, |conn| {
+        if !delete(conn, client_id)? {
+            return Ok(None);
+        }
+        Ok(Some(tokens::end_grants_of(
+            conn,
+            Holder::Client(client_id),
+            now,
+        )?))
+    })
 }

@@ -26,6 +26,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Sessions signed in before `valid_after` are no longer accepted.
+    oauth_user_sessions (username) {
+        username -> Text,
+        valid_after -> BigInt,
+    }
+}
+
+diesel::table! {
     authorities (username, authority) {
         username -> Text,
         authority -> Text,
@@ -108,6 +116,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     oauth_client_details,
     users,
+    oauth_user_sessions,
     authorities,
     oauth_approvals,
     oauth_token_family,

@@ -1,19 +1,28 @@
-//! Spring Security's JDBC user store: `users` and `authorities`.
+//! Spring Security's JDBC user store, `users` and `authorities`, and when each user's browser
+//! sessions were last ended (`oauth_user_sessions`, ours).
 
 use diesel::prelude::*;
 
-use super::schema::{authorities, users};
+use super::schema::{authorities, oauth_user_sessions as sessions, users};
+use super::tokens::{self, Ended, Holder};
 use super::{write_transaction, DbConnection, StoreError};
+use crate::domain::clock;
 use crate::domain::secret::StoredSecret;
 use crate::domain::user::User;
 
 pub fn find(conn: &mut DbConnection, username: &str) -> Result<Option<User>, StoreError> {
-    let row: Option<(String, String, bool)> = users::table
-        .find(username)
-        .select((users::username, users::password, users::enabled))
+    let row: Option<(String, String, bool, Option<i64>)> = users::table
+        .left_join(sessions::table.on(sessions::username.eq(users::username)))
+        .filter(users::username.eq(username))
+        .select((
+            users::username,
+            users::password,
+            users::enabled,
+            sessions::valid_after.nullable(),
+        ))
         .get_result(conn)
         .optional()?;
-    let Some((username, password, enabled)) = row else {
+    let Some((username, password, enabled, sessions_valid_after)) = row else {
         return Ok(None);
     };
     let authorities = authorities::table
@@ -26,6 +35,7 @@ pub fn find(conn: &mut DbConnection, username: &str) -> Result<Option<User>, Sto
         password: StoredSecret::parse(Some(&password)),
         enabled,
         authorities,
+        sessions_valid_after,
     }))
 }
 
@@ -70,13 +80,40 @@ pub fn insert(
     })
 }
 
-/// Whether the user existed.
+/// Whether the user existed; inside the caller's transaction.
 pub fn delete(conn: &mut DbConnection, username: &str) -> Result<bool, StoreError> {
-    write_transaction(conn, |conn| {
-        diesel::delete(authorities::table.filter(authorities::username.eq(username)))
-            .execute(conn)?;
-        Ok(diesel::delete(users::table.find(username)).execute(conn)? > 0)
-    })
+    diesel::delete(authorities::table.filter(authorities::username.eq(username))).execute(conn)?;
+    diesel::delete(sessions::table.find(username)).execute(conn)?;
+    Ok(diesel::delete(users::table.find(username)).execute(conn)? > 0)
+}
+
+/// Enables or disables the user; whether it existed.
+pub fn set_enabled(
+    conn: &mut DbConnection,
+    username: &str,
+    enabled: bool,
+) -> Result<bool, StoreError> {
+    Ok(diesel::update(users::table.find(username))
+        .set(users::enabled.eq(enabled))
+        .execute(conn)?
+        > 0)
+}
+
+/// Ends every browser session the user signed in before `now_millis`, inside the caller's
+/// transaction.
+pub fn end_sessions(
+    conn: &mut DbConnection,
+    username: &str,
+    now_millis: i64,
+) -> Result<(), StoreError> {
+    diesel::delete(sessions::table.find(username)).execute(conn)?;
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::username.eq(username),
+            sessions::valid_after.eq(now_millis),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Whether the user existed.
@@ -89,4 +126,23 @@ pub fn set_password(
         .set(users::password.eq(encoded_password))
         .execute(conn)?
         > 0)
+}
+
+/// Changes a user with `change` and, in the same transaction, ends every grant and browser session
+/// it has: whatever a thief took of it stops working on every replica at once. `None` when there
+/// was no such user.
+pub fn change_ending_everything(
+    conn: &mut DbConnection,
+    username: &str,
+    change: impl FnOnce(&mut DbConnection, &str) -> Result<bool, StoreError>,
+) -> Result<Option<Ended>, StoreError> {
+    write_transaction(conn, |conn| {
+        if !change(conn, username)? {
+            return Ok(None);
+        }
+        let now = clock::now_millis();
+        let ended = tokens::end_grants_of(conn, Holder::User(username), now / 1000)?;
+        end_sessions(conn, username, now)?;
+        Ok(Some(ended))
+    })
 }

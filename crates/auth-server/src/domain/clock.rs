@@ -9,6 +9,14 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Milliseconds since the Unix epoch, for what one second is too coarse for.
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// `None` means "never": Spring's convention for a validity of zero or less.
 pub fn expiry(now: i64, validity_seconds: i64) -> Option<i64> {
     (validity_seconds > 0).then(|| now.saturating_add(validity_seconds))

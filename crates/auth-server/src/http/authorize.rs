@@ -64,8 +64,8 @@ pub async fn authorize(
             &ApiError::new(ErrorCode::ParameterTooLong).with_arg("authorization request"),
         );
     }
-    let username = web_session.username(settings.session_max_age);
-    let decision = endpoint.authorize(&params, username.as_deref()).await;
+    let signed_in = web_session.signed_in(settings.session_max_age);
+    let decision = endpoint.authorize(&params, signed_in.as_ref()).await;
     respond(decision, &web_session, Some(query))
 }
 
@@ -85,9 +85,10 @@ pub async fn confirm_access(
     settings: web::Data<RequestSettings>,
 ) -> HttpResponse {
     let web_session = WebSession::new(&session);
-    let Some(username) = web_session.username(settings.session_max_age) else {
+    let Some(signed_in) = web_session.signed_in(settings.session_max_age) else {
         return see_other("/login");
     };
+    let username = signed_in.username;
     let Some(authorization) = web_session.pending() else {
         return error_page(&ApiError::new(ErrorCode::NoPendingAuthorization));
     };
@@ -178,7 +179,7 @@ pub async fn decide(
     if let Err(error) = web_session.check_csrf(form.csrf.as_deref()) {
         return error_page(&error);
     }
-    let Some(username) = web_session.username(settings.session_max_age) else {
+    let Some(signed_in) = web_session.signed_in(settings.session_max_age) else {
         return see_other("/login");
     };
     // The decision must be about the request the page showed, not one that replaced it since.
@@ -194,6 +195,6 @@ pub async fn decide(
     } else {
         Choice::Deny
     };
-    let decided = endpoint.decide(&authorization, &username, choice).await;
+    let decided = endpoint.decide(&authorization, &signed_in, choice).await;
     respond(decided, &web_session, None)
 }

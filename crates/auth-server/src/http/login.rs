@@ -42,6 +42,7 @@ fn after_sign_in(web_session: &WebSession) -> HttpResponse {
 pub async fn form(
     request: HttpRequest,
     session: Session,
+    endpoint: web::Data<AuthorizationEndpoint>,
     settings: web::Data<RequestSettings>,
 ) -> HttpResponse {
     let web_session = WebSession::new(&session);
@@ -49,17 +50,24 @@ pub async fn form(
         Ok(csrf) => csrf,
         Err(error) => return error_page(&error),
     };
-    if let Some(username) = web_session.username(settings.session_max_age) {
-        if web_session.continuation().is_some() {
-            return after_sign_in(&web_session);
+    if let Some(signed_in) = web_session.signed_in(settings.session_max_age) {
+        match endpoint.signed_in_user(&signed_in).await {
+            Ok(Some(_)) if web_session.continuation().is_some() => {
+                return after_sign_in(&web_session);
+            }
+            Ok(Some(user)) => {
+                return page(
+                    StatusCode::OK,
+                    &SignedInPage {
+                        username: &user.username,
+                        csrf: &csrf,
+                    },
+                );
+            }
+            // Removed, disabled, or its sessions ended since: sign in again.
+            Ok(None) => web_session.forget_user(),
+            Err(error) => return error_page(&error),
         }
-        return page(
-            StatusCode::OK,
-            &SignedInPage {
-                username: &username,
-                csrf: &csrf,
-            },
-        );
     }
     // Flags without values (`/login?error`, `/login?logout`), as Spring's login page used them.
     let flags = parse_pairs(request.query_string().as_bytes()).unwrap_or_default();

@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 use crate::authorization_endpoint::AuthorizationRequest;
 use crate::domain::clock;
 use crate::domain::token_value::{self, TokenFormat};
+use crate::domain::user::SignedIn;
 use shared::{ApiError, ErrorCode};
 
 const USER: &str = "user";
@@ -34,12 +35,6 @@ pub fn middleware(key: Key, secure: bool) -> SessionMiddleware<CookieSessionStor
         .cookie_content_security(CookieContentSecurity::Private)
         .session_lifecycle(BrowserSession::default())
         .build()
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct SignedIn {
-    username: String,
-    at: i64,
 }
 
 /// Where the user was going when sent to sign in: the authorization request's query string.
@@ -69,10 +64,11 @@ impl<'a> WebSession<'a> {
             .map_err(|e| ApiError::internal(format!("session: {e}")))
     }
 
-    /// The signed-in user, unless the sign-in is older than `max_age` seconds.
-    pub fn username(&self, max_age: i64) -> Option<String> {
+    /// Who signed in and when, unless the sign-in is older than `max_age` seconds. Whether the
+    /// user still accepts it is the authorization endpoint's to say.
+    pub fn signed_in(&self, max_age: i64) -> Option<SignedIn> {
         let signed_in: SignedIn = self.get(USER)?;
-        (clock::now() - signed_in.at < max_age).then_some(signed_in.username)
+        (clock::now() - signed_in.at < max_age).then_some(signed_in)
     }
 
     /// Signs in: a new session (renewed, so a fixated cookie is worthless) with a new CSRF token.
@@ -81,13 +77,7 @@ impl<'a> WebSession<'a> {
         // Not purge(): a purged session stays purged and its cookie is deleted.
         self.session.clear();
         self.session.renew();
-        self.set(
-            USER,
-            &SignedIn {
-                username: username.to_owned(),
-                at: clock::now(),
-            },
-        )?;
+        self.set(USER, &SignedIn::now(username))?;
         if let Some(next) = next {
             self.set(CONTINUE, &next)?;
         }

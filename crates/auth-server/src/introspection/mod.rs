@@ -119,6 +119,34 @@ pub async fn access_token(store: &impl TokenStore, value: &str) -> Result<Inspec
     Ok(judge_access(store.access_token(value).await?))
 }
 
+/// A token stands for nothing once its client is removed, or its user removed or disabled: its
+/// grant ended with them (docs/security.md, item 19). The CLI deletes such tokens at once; this
+/// also covers a change made in SQL, or on another replica, within the caches' few seconds.
+pub async fn still_held<S: ClientStore + UserStore>(
+    authority: &Authority<S>,
+    found: Inspection,
+) -> Result<Inspection, ApiError> {
+    let Inspection::Active(active) = &found else {
+        return Ok(found);
+    };
+    let claims = &active.claims;
+    if authority
+        .clients
+        .clients()
+        .find(&claims.client_id)
+        .await?
+        .is_none()
+    {
+        return Ok(Inspection::Unknown);
+    }
+    if let Some(user) = &claims.user_name {
+        if !authority.users.is_active(user).await? {
+            return Ok(Inspection::Unknown);
+        }
+    }
+    Ok(found)
+}
+
 /// Who may introspect (`introspection.authorities` and `introspection.clients`).
 #[derive(Debug, Clone)]
 pub struct IntrospectionPolicy {
@@ -168,6 +196,11 @@ impl<S: ClientStore + UserStore + TokenStore> Introspection<S> {
         if client.is_public() || !self.policy.allows(&client) {
             return Err(ApiError::new(ErrorCode::IntrospectionDenied));
         }
+        let found = self.find(token, lookup).await?;
+        still_held(&self.authority, found).await
+    }
+
+    async fn find(&self, token: &str, lookup: Lookup) -> Result<Inspection, StoreError> {
         let store = &self.authority.store;
         let access = || access_token(store, token);
         let refresh =

@@ -54,6 +54,7 @@ impl MemoryStore {
                 password: StoredSecret::parse(Some(&format!("{{noop}}{password}"))),
                 enabled: true,
                 authorities: authorities.iter().map(|a| a.to_string()).collect(),
+                sessions_valid_after: None,
             },
         );
     }

@@ -129,3 +129,43 @@ async fn a_zero_ttl_disables_the_positive_cache() {
     }
     assert_eq!(spring.calls(), 3);
 }
+
+/// Removing a client or a user at the auth server ends their tokens here: at once for a token this
+/// server never checked, and within `introspection.cache_ttl_seconds` for one it remembers
+/// (docs/endpoints.md says how long that can be).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tokens_of_a_removed_client_or_user_end_here_within_the_cache_time() {
+    let auth = spawn_auth().await;
+    let resource = spawn_resource(&format!("{}/oauth/check_token", auth.address), |s| {
+        s.introspection.cache_ttl_seconds = 1;
+    })
+    .await;
+    auth.add_client("doomed", "client_credentials", |_| {});
+    auth.add_user("eve", "pw-eve", &["ROLE_USER"]);
+    let seen = auth.client_token("doomed", "s3cret").await;
+    let unseen = auth.client_token("doomed", "s3cret").await;
+    let eve = auth
+        .password_grant_as(("dev", "11"), ("eve", "pw-eve"))
+        .await
+        .field("access_token");
+    assert_eq!(resource.hi(&seen).await.status, 200);
+    assert_eq!(resource.hi(&eve).await.status, 200);
+    {
+        use auth_server::db::{clients, users};
+        let mut conn = auth.store.conn().unwrap();
+        clients::remove(&mut conn, "doomed", auth_server::domain::clock::now()).unwrap();
+        users::change_ending_everything(&mut conn, "eve", |c, u| users::set_enabled(c, u, false))
+            .unwrap();
+    }
+    resource
+        .hi(&unseen)
+        .await
+        .assert_error(401, "invalid_token", "Invalid access token");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for token in [&seen, &eve] {
+        resource
+            .hi(token)
+            .await
+            .assert_error(401, "invalid_token", "Invalid access token");
+    }
+}

@@ -302,3 +302,115 @@ async fn item_21_a_missing_scope_is_403_insufficient_scope(app: TestApp) {
     // Authentication still comes first.
     assert_eq!(get(&app, "/hi?name=a", None).await.status, 401);
 }
+
+/// Removing a client, or removing or disabling a user, with the CLI ends every token of it at
+/// once: at both introspection endpoints, at this server's own `/hi`, and for refresh (RFC 6819
+/// §5.2.3.6: an operator's first lever against a compromised client or account).
+#[on_both_backends]
+async fn item_19_the_tokens_of_a_removed_client_or_a_removed_or_disabled_user_end_at_once(
+    app: TestApp,
+) {
+    app.add_client("doomed", "client_credentials", |_| {});
+    app.add_user("eve", "pw-eve", &["ROLE_USER"]);
+    app.add_user("mallory", "pw-mallory", &["ROLE_USER"]);
+    let client_token = app.client_token("doomed", "s3cret").await;
+    let eve = app
+        .password_grant_as(("dev", "11"), ("eve", "pw-eve"))
+        .await;
+    let mallory = app
+        .password_grant_as(("dev", "11"), ("mallory", "pw-mallory"))
+        .await;
+    let access = [
+        client_token,
+        eve.field("access_token"),
+        mallory.field("access_token"),
+    ];
+    for token in &access {
+        assert_eq!(app.check_token(token).await.status, 200);
+    }
+    let url = app.db.url();
+    for (command, said) in [
+        (
+            &["client", "remove", "--client-id", "doomed"][..],
+            "ended 1 grants (1 tokens)",
+        ),
+        (
+            &["user", "disable", "--username", "eve"],
+            "ended 1 grants (2 tokens)",
+        ),
+        (
+            &["user", "remove", "--username", "mallory"],
+            "ended 1 grants (2 tokens)",
+        ),
+    ] {
+        let printed = crate::cli::ok(&url, command);
+        assert!(printed.contains(said), "{command:?}: {printed}");
+    }
+    for token in &access {
+        app.check_token(token)
+            .await
+            .assert_error(400, "invalid_token", "Token was not recognised");
+        assert_eq!(
+            app.introspect(&[("token", token)]).await.body,
+            r#"{"active":false}"#
+        );
+        get(&app, &format!("/hi?name=x&access_token={token}"), None)
+            .await
+            .assert_error(401, "invalid_token", "Invalid access token");
+    }
+    for refresh in [eve.field("refresh_token"), mallory.field("refresh_token")] {
+        assert_eq!(
+            app.introspect(&[("token", &refresh)]).await.body,
+            r#"{"active":false}"#
+        );
+        app.refresh(("dev", "11"), &refresh, None)
+            .await
+            .assert_error(400, "invalid_grant", "Invalid refresh token");
+    }
+}
+
+/// A client or user removed or disabled in SQL (a Spring-era admin tool, or another replica's
+/// cache) ends its tokens too, within the few seconds the registrations are remembered.
+#[on_both_backends(|s| {
+    s.security.client_cache_seconds = 1;
+    s.security.user_cache_seconds = 1;
+})]
+async fn item_19_a_client_or_user_removed_in_sql_ends_its_tokens_within_the_cache_time(
+    app: TestApp,
+) {
+    app.add_client("doomed", "client_credentials", |_| {});
+    app.add_user("eve", "pw-eve", &["ROLE_USER"]);
+    let client_token = app.client_token("doomed", "s3cret").await;
+    let eve = app
+        .password_grant_as(("dev", "11"), ("eve", "pw-eve"))
+        .await;
+    let (eve_access, eve_refresh) = (eve.field("access_token"), eve.field("refresh_token"));
+    for token in [&client_token, &eve_access] {
+        assert_eq!(get(&app, "/hi?name=x", Some(token)).await.status, 200);
+    }
+    {
+        let mut conn = app.store.conn().unwrap();
+        auth_server::db::clients::delete(&mut conn, "doomed").unwrap();
+        auth_server::db::users::set_enabled(&mut conn, "eve", false).unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    for token in [&client_token, &eve_access] {
+        app.check_token(token)
+            .await
+            .assert_error(400, "invalid_token", "Token was not recognised");
+        get(&app, "/hi?name=x", Some(token)).await.assert_error(
+            401,
+            "invalid_token",
+            "Invalid access token",
+        );
+    }
+    for token in [&client_token, &eve_access, &eve_refresh] {
+        assert_eq!(
+            app.introspect(&[("token", token)]).await.body,
+            r#"{"active":false}"#
+        );
+    }
+    app.refresh(("dev", "11"), &eve_refresh, None)
+        .await
+        .assert_error(400, "invalid_grant", "User is disabled");
+}

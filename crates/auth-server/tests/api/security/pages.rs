@@ -315,3 +315,48 @@ async fn item_13_usernames_states_and_error_texts_render_literally(app: TestApp)
         assert!(!text.contains("49"), "{what}: {}", page.body);
     }
 }
+
+/// `user passwd` ends the user's refresh tokens and browser sessions, as Keycloak does: a session
+/// signed in before is sent to sign in again, and a refresh token taken before is refused.
+#[on_both_backends]
+async fn item_11_a_password_change_ends_the_users_browser_sessions_and_refresh_tokens(
+    app: TestApp,
+) {
+    let browser = app.browser();
+    assert_eq!(browser.sign_in("admin", "123456").await.status, 303);
+    let first = browser.authorize(WALKTHROUGH).await;
+    assert_eq!(first.header("location"), "/oauth/confirm_access");
+    let refresh = app.password_grant().await.field("refresh_token");
+    let printed = crate::cli::ok(
+        &app.db.url(),
+        &[
+            "user",
+            "passwd",
+            "--username",
+            "admin",
+            "--password",
+            "changed",
+        ],
+    );
+    assert!(
+        printed.contains("password of admin changed; ended 1 grants"),
+        "{printed}"
+    );
+    assert_eq!(
+        browser.authorize(WALKTHROUGH).await.header("location"),
+        "/login"
+    );
+    let login = browser.get("/login").await;
+    assert!(
+        login.body.contains(r#"name="password""#),
+        "the login form again"
+    );
+    app.refresh(("dev", "11"), &refresh, None)
+        .await
+        .assert_error(400, "invalid_grant", "Invalid refresh token");
+    assert_eq!(browser.sign_in("admin", "changed").await.status, 303);
+    assert_eq!(
+        browser.authorize(WALKTHROUGH).await.header("location"),
+        "/oauth/confirm_access"
+    );
+}
