@@ -16,14 +16,14 @@ use std::task::{Context, Poll, Waker};
 use actix_web::http::header::{HeaderValue, AUTHORIZATION};
 use actix_web::http::Uri;
 use actix_web::test::TestRequest;
-use auth_server::grants::client_auth::AuthMethod;
-use auth_server::grants::PresentedClient;
+use auth_server::accounts::client_auth::AuthMethod;
+use auth_server::accounts::PresentedClient;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 use shared::guard::{bearer_token, Guard, TokenValidator, Validation, ValidationFuture};
 use shared::params::{Params, MAX_PARAMETERS, MAX_PARAMETER_BYTES};
-use shared::ErrorCode;
+use shared::{ErrorCode, Scope};
 
 const REFUSED: [char; 4] = ['\u{fffd}', '\0', '\r', '\n'];
 
@@ -145,7 +145,10 @@ fn guard() -> &'static (Guard, Arc<Recorder>) {
     static GUARD: OnceLock<(Guard, Arc<Recorder>)> = OnceLock::new();
     GUARD.get_or_init(|| {
         let recorder = Arc::new(Recorder(Mutex::new(None)));
-        (Guard::new(recorder.clone(), "fuzz", None), recorder)
+        (
+            Guard::new(recorder.clone(), "fuzz", Scope::default()),
+            recorder,
+        )
     })
 }
 

@@ -7,9 +7,9 @@
 //! to the same parameters, and what the endpoints read is exactly what was sent.
 #![no_main]
 
+use auth_server::authorization_endpoint::AUTHORIZE_PARAMS;
 use auth_server::domain::pkce;
-use auth_server::grants::authorize::AUTHORIZE_PARAMS;
-use auth_server::grants::{GrantRequest, TOKEN_PARAMS};
+use auth_server::token_endpoint::{GrantRequest, TOKEN_PARAMS};
 use libfuzzer_sys::fuzz_target;
 use shared::params::{lookup, parse_pairs, Params, MAX_PARAMETERS, MAX_PARAMETER_BYTES};
 use shared::{ErrorCode, Scope};

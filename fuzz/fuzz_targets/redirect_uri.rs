@@ -7,8 +7,8 @@
 //! last is a registered URI, the last is the `redirect_uri` (and the `state`) a request sent.
 #![no_main]
 
+use auth_server::authorization_endpoint::{AuthorizationRequest, ResponseType};
 use auth_server::domain::redirect_uri::{resolve, validate_registration};
-use auth_server::grants::authorize::{AuthorizationRequest, ResponseType};
 use libfuzzer_sys::fuzz_target;
 use url::Url;
 

@@ -2,8 +2,8 @@
 
 use diesel::prelude::*;
 
+use super::revocation::{self, Ended, Holder};
 use super::schema::oauth_client_details as table;
-use super::tokens::{self, Ended, Holder};
 use super::{write_transaction, DbConnection, StoreError};
 use crate::domain::client::{self, Client};
 use crate::domain::secret::StoredSecret;
@@ -90,7 +90,7 @@ pub fn remove(
         if !delete(conn, client_id)? {
             return Ok(None);
         }
-        Ok(Some(tokens::end_grants_of(
+        Ok(Some(revocation::end_grants_of(
             conn,
             Holder::Client(client_id),
             now,

@@ -19,6 +19,7 @@ mod lookups;
 mod migrate;
 mod open;
 pub mod purge;
+pub mod revocation;
 pub mod schema;
 mod storage;
 #[cfg(test)]

@@ -3,8 +3,8 @@
 
 use diesel::prelude::*;
 
+use super::revocation::{self, Ended, Holder};
 use super::schema::{authorities, oauth_user_sessions as sessions, users};
-use super::tokens::{self, Ended, Holder};
 use super::{write_transaction, DbConnection, StoreError};
 use crate::domain::clock;
 use crate::domain::secret::StoredSecret;
@@ -141,7 +141,7 @@ pub fn change_ending_everything(
             return Ok(None);
         }
         let now = clock::now_millis();
-        let ended = tokens::end_grants_of(conn, Holder::User(username), now / 1000)?;
+        let ended = revocation::end_grants_of(conn, Holder::User(username), now / 1000)?;
         end_sessions(conn, username, now)?;
         Ok(Some(ended))
     })

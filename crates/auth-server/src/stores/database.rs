@@ -4,7 +4,7 @@
 use super::{ApprovalStore, ClientStore, CodeDecision, Exchanged, TokenStore, UserStore};
 use crate::db::codes::{self, CodeRecord};
 use crate::db::tokens::{self, AccessTokenRecord, NewTokens, RefreshTokenRecord, Stored};
-use crate::db::{approvals, clients, users, Storage, StoreError};
+use crate::db::{approvals, clients, revocation, users, Storage, StoreError};
 use crate::domain::client::Client;
 use crate::domain::clock;
 use crate::domain::token_value;
@@ -50,7 +50,7 @@ impl TokenStore for Storage {
 
     async fn revoke_family(&self, family_id: &str) -> Result<usize, StoreError> {
         let family_id = family_id.to_owned();
-        self.write(move |conn| tokens::revoke_family(conn, &family_id, clock::now()))
+        self.write(move |conn| revocation::revoke_family(conn, &family_id, clock::now()))
             .await
     }
 
