@@ -7,7 +7,7 @@
 //! last is a registered URI, the last is the `redirect_uri` (and the `state`) a request sent.
 #![no_main]
 
-use auth_server::authorization_endpoint::{AuthorizationRequest, ResponseType};
+use auth_server::authorization_endpoint::{AuthorizationRequest, Decision, ResponseType};
 use auth_server::domain::redirect_uri::{resolve, validate_registration};
 use libfuzzer_sys::fuzz_target;
 use url::Url;
@@ -72,9 +72,11 @@ fn redirect(registered: &str, response_type: ResponseType, state: &str) {
         code_challenge: None,
         code_challenge_method: None,
     };
-    let location = request
-        .redirect(&[("code", "c0de")])
-        .unwrap_or_else(|e| panic!("{registered:?}: {}", e.description()));
+    let location = match request.redirect(&[("code", "c0de")]) {
+        Decision::Redirect(location) => location,
+        Decision::ErrorPage(e) => panic!("{registered:?}: {}", e.description()),
+        _ => panic!("{registered:?}: a redirect builds nothing but a redirect"),
+    };
     let to = Url::parse(&location).unwrap_or_else(|e| panic!("{location:?}: {e}"));
     assert_eq!(
         (to.scheme(), to.host(), to.port(), to.path(), to.username()),
