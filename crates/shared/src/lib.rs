@@ -7,6 +7,7 @@ pub mod api_error;
 pub mod background;
 pub mod catalogue;
 pub mod guard;
+pub mod jwt_claims;
 pub mod params;
 pub mod protected;
 pub mod request_body;
