@@ -51,7 +51,7 @@ pub mod tests {
                 SignInThrottle::new(&settings.brute_force.limits()),
                 0,
             )),
-            issuer: Issuer::new(settings.tokens.clone()),
+            issuer: Issuer::new(settings.tokens.clone(), crate::issuing::tests::no_keys()),
         }
     }
 }

@@ -2,18 +2,22 @@
 //! and authorization codes (§4.1.2). Values go to the client; only their hashes are stored. Every
 //! grant mints through [`Issuer::mint`] and answers with the [`TokenResponse`] it builds.
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
+use shared::jwt_claims::AccessTokenClaims;
 use shared::{Scope, TokenResponse};
 
 use crate::db::codes::CodeRecord;
 use crate::db::tokens::{
     AccessTokenRecord, FamilyRef, NewTokens, RefreshChange, RefreshTokenRecord,
 };
-use crate::domain::client::Client;
+use crate::domain::client::{AccessTokenType, Client};
 use crate::domain::clock;
 use crate::domain::grant_type::GrantType;
 use crate::domain::token_value::{self, TokenFormat};
 use crate::domain::user::User;
+use crate::signing::{KeyRing, SigningError};
 
 /// On whose behalf a token acts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +111,8 @@ pub struct CodeGrant<'a> {
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct TokenPolicy {
     pub format: TokenFormat,
+    /// For clients whose `additional_information` does not say.
+    pub access_token_type: AccessTokenType,
     /// Seconds, for clients whose `access_token_validity` / `refresh_token_validity` is NULL.
     pub access_token_validity: i64,
     pub refresh_token_validity: i64,
@@ -116,14 +122,16 @@ pub struct TokenPolicy {
     pub code_validity: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Issuer {
     policy: TokenPolicy,
+    /// What JWT access tokens are signed with.
+    keys: Arc<KeyRing>,
 }
 
 impl Issuer {
-    pub fn new(policy: TokenPolicy) -> Self {
-        Self { policy }
+    pub fn new(policy: TokenPolicy, keys: Arc<KeyRing>) -> Self {
+        Self { policy, keys }
     }
 
     /// Whether refreshes rotate when the client does not say (`tokens.rotate_refresh_tokens`).
@@ -132,12 +140,13 @@ impl Issuer {
     }
 
     /// An access token for `grant` and, as `refresh` says, a refresh token; nothing is stored yet.
+    /// Fails only when a JWT is due and no key can sign it.
     pub fn mint(
         &self,
         grant: &Grant<'_>,
         joining: Joining<'_>,
         refresh: RefreshPlan<'_>,
-    ) -> Issued {
+    ) -> Result<Issued, SigningError> {
         let now = clock::now();
         let client = grant.client;
         let family = match joining {
@@ -183,10 +192,19 @@ impl Issuer {
             }
             RefreshChange::Keep { token_id } => Some(token_id.clone()),
         };
-        let value = token_value::generate(self.policy.format);
         let validity = client
             .access_token_validity
             .unwrap_or(self.policy.access_token_validity);
+        let expires_at = clock::expiry(now, validity);
+        let value = match client
+            .access_token_type()
+            .unwrap_or(self.policy.access_token_type)
+        {
+            AccessTokenType::Opaque => token_value::generate(self.policy.format),
+            // Stored like any token, by the hash of the whole value: revocation, introspection
+            // and the purge treat it as they treat the others.
+            AccessTokenType::Jwt => self.keys.sign(&self.claims(grant, now, expires_at), now)?,
+        };
         let access = AccessTokenRecord {
             token_id: token_value::hash(&value),
             authentication_id: authentication_id(grant),
@@ -199,7 +217,7 @@ impl Issuer {
             authorities: grant.subject.authorities.join(","),
             resource_ids: client.resource_ids.join(","),
             issued_at: now,
-            expires_at: clock::expiry(now, validity),
+            expires_at,
         };
         let response = TokenResponse {
             access_token: value,
@@ -208,7 +226,7 @@ impl Issuer {
             expires_in: access.expires_at.map(|at| (at - now).max(0)),
             scope: grant.scope.to_string(),
         };
-        Issued {
+        Ok(Issued {
             response,
             tokens: NewTokens {
                 family,
@@ -216,6 +234,29 @@ impl Issuer {
                 access,
                 now,
             },
+        })
+    }
+
+    /// What a JWT access token says (shared::jwt_claims): Spring's claims, and RFC 9068's.
+    fn claims(&self, grant: &Grant<'_>, now: i64, expires_at: Option<i64>) -> AccessTokenClaims {
+        let subject = grant.subject;
+        AccessTokenClaims {
+            iss: Some(self.keys.issuer().to_owned()).filter(|iss| !iss.is_empty()),
+            sub: Some(
+                subject
+                    .user_name
+                    .clone()
+                    .unwrap_or_else(|| grant.client.client_id.clone()),
+            ),
+            user_name: subject.user_name.clone(),
+            authorities: subject.authorities.clone(),
+            scope: grant.scope.clone(),
+            client_id: grant.client.client_id.clone(),
+            aud: grant.client.resource_ids.clone(),
+            exp: expires_at,
+            nbf: None,
+            iat: Some(now),
+            jti: Some(uuid::Uuid::now_v7().to_string()),
         }
     }
 
@@ -288,12 +329,21 @@ fn authentication_id(grant: &Grant<'_>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::client::tests::client;
 
     fn issuer() -> Issuer {
-        Issuer::new(crate::settings::Settings::defaults().tokens)
+        Issuer::new(crate::settings::Settings::defaults().tokens, no_keys())
+    }
+
+    /// Issuing opaque tokens needs no key.
+    pub fn no_keys() -> Arc<KeyRing> {
+        Arc::new(KeyRing::new(
+            Vec::new(),
+            crate::signing::TokenTyp::Jwt,
+            None,
+        ))
     }
 
     fn scope(s: &str) -> Scope {
@@ -313,7 +363,9 @@ mod tests {
             scope: &scope("read app"),
             grant_type: GrantType::Password,
         };
-        let issued = issuer().mint(&grant, Joining::NewGrant, RefreshPlan::Issue);
+        let issued = issuer()
+            .mint(&grant, Joining::NewGrant, RefreshPlan::Issue)
+            .unwrap();
         let (response, tokens) = (&issued.response, &issued.tokens);
         assert_eq!(response.token_type, "bearer");
         assert_eq!(response.expires_in, Some(3600));
@@ -340,29 +392,33 @@ mod tests {
     fn a_rotation_keeps_the_grant_scope_while_the_access_token_may_narrow_it() {
         let client = client("dev", |_| {});
         let subject = Subject::client(&client);
-        let old = issuer().mint(
-            &Grant {
-                client: &client,
-                subject: &subject,
-                scope: &scope("app read"),
-                grant_type: GrantType::Password,
-            },
-            Joining::NewGrant,
-            RefreshPlan::Issue,
-        );
+        let old = issuer()
+            .mint(
+                &Grant {
+                    client: &client,
+                    subject: &subject,
+                    scope: &scope("app read"),
+                    grant_type: GrantType::Password,
+                },
+                Joining::NewGrant,
+                RefreshPlan::Issue,
+            )
+            .unwrap();
         let RefreshChange::Insert(record) = &old.tokens.refresh else {
             panic!()
         };
-        let next = issuer().mint(
-            &Grant {
-                client: &client,
-                subject: &subject,
-                scope: &scope("read"),
-                grant_type: GrantType::RefreshToken,
-            },
-            Joining::Family(&record.family_id),
-            RefreshPlan::Rotate { record },
-        );
+        let next = issuer()
+            .mint(
+                &Grant {
+                    client: &client,
+                    subject: &subject,
+                    scope: &scope("read"),
+                    grant_type: GrantType::RefreshToken,
+                },
+                Joining::Family(&record.family_id),
+                RefreshPlan::Rotate { record },
+            )
+            .unwrap();
         let RefreshChange::Rotate {
             replaces,
             next: new,

@@ -12,6 +12,7 @@ use crate::accounts::passwords::CheckSettings;
 use crate::db::DatabaseUrl;
 use crate::domain::sign_in_throttle::SignInLimits;
 use crate::issuing::TokenPolicy;
+use crate::signing::{JwtSettings, SigningAlgorithm};
 use crate::workers::Priority;
 
 pub const DEFAULTS_TOML: &str = include_str!("../../../config/auth-server.toml");
@@ -23,6 +24,7 @@ pub struct Settings {
     pub demo: DemoSettings,
     pub session: SessionSettings,
     pub tokens: TokenPolicy,
+    pub jwt: JwtSettings,
     pub security: SecuritySettings,
     pub introspection: IntrospectionSettings,
     pub resource: ResourceSettings,
@@ -179,6 +181,33 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), String> {
+        if let Some(issuer) = self.server.issuer.as_deref().filter(|i| !i.is_empty()) {
+            check(
+                url::Url::parse(issuer).is_ok_and(|url| {
+                    matches!(url.scheme(), "http" | "https")
+                        && url.host().is_some()
+                        && url.query().is_none()
+                        && url.fragment().is_none()
+                }),
+                "server.issuer",
+                "must be an absolute http:// or https:// URL with no query or fragment",
+            )?;
+        }
+        check(
+            self.jwt.algorithm != SigningAlgorithm::HS256 || self.jwt.secret.is_some(),
+            "jwt.secret",
+            "must be set when jwt.algorithm is HS256 (the secret shared with resource servers)",
+        )?;
+        check(
+            self.jwt.rotation_delay_seconds >= 0,
+            "jwt.rotation_delay_seconds",
+            "must be 0 or more",
+        )?;
+        check(
+            self.jwt.reload_seconds >= 1,
+            "jwt.reload_seconds",
+            "must be at least 1",
+        )?;
         check(
             self.database.pool_size >= 1,
             "database.pool_size",

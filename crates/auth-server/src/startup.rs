@@ -21,11 +21,14 @@ use crate::accounts::{ClientAuthenticator, ClientDirectory, Passwords, UserAuthe
 use crate::authority::Authority;
 use crate::authorization_endpoint::{AuthorizationEndpoint, AuthorizePolicy};
 use crate::db::{Opening, Storage, StorageThreads, Store, StoreError};
+use crate::domain::clock;
 use crate::domain::sign_in_throttle::SignInThrottle;
 use crate::http::{self, RequestSettings};
 use crate::introspection::{Introspection, IntrospectionPolicy, LocalValidator};
 use crate::issuing::Issuer;
+use crate::key_publication::KeyPublication;
 use crate::settings::Settings;
+use crate::signing::{self, KeyRing, SigningError};
 use crate::token_endpoint::TokenEndpoint;
 use crate::{housekeeping, seed, telemetry};
 
@@ -38,6 +41,8 @@ pub enum StartupError {
     Bcrypt(#[from] bcrypt::BcryptError),
     #[error("demo data: {0}")]
     DemoData(StoreError),
+    #[error("JWT signing keys: {0}")]
+    Signing(#[from] SigningError),
     #[error(transparent)]
     Listen(#[from] ListenError),
 }
@@ -82,12 +87,18 @@ struct Services {
     tokens: web::Data<TokenEndpoint>,
     authorization: web::Data<AuthorizationEndpoint>,
     introspection: web::Data<Introspection>,
+    keys: web::Data<KeyPublication>,
     /// The auth server guards its own /hi and /me with tokens from its own store.
     guard: web::Data<Guard>,
 }
 
 impl Services {
-    fn new(settings: &Settings, storage: &Storage, passwords: &Arc<Passwords>) -> Self {
+    fn new(
+        settings: &Settings,
+        storage: &Storage,
+        passwords: &Arc<Passwords>,
+        keys: &Arc<KeyRing>,
+    ) -> Self {
         let clients = Arc::new(ClientAuthenticator::new(
             ClientDirectory::new(
                 storage.clone(),
@@ -104,11 +115,16 @@ impl Services {
         ));
         let authority = Authority {
             store: storage.clone(),
-            clients,
+            clients: clients.clone(),
             users,
-            issuer: Issuer::new(settings.tokens.clone()),
+            issuer: Issuer::new(settings.tokens.clone(), keys.clone()),
         };
         Self {
+            keys: web::Data::new(KeyPublication::new(
+                keys.clone(),
+                clients,
+                settings.jwt.token_key_access,
+            )),
             guard: web::Data::new(Guard::new(
                 LocalValidator::new(authority.clone()),
                 &settings.resource.id,
@@ -157,10 +173,19 @@ impl Application {
             settings.database.writers,
             settings.database.write_batch_max,
         );
+        let (keys, key_source) = signing::store::open(&settings.jwt, &store, clock::now())?;
+        let keys = Arc::new(keys);
         let storage = Storage::new(store, threads);
-        let services = Services::new(&settings, &storage, &passwords);
+        let services = Services::new(&settings, &storage, &passwords, &keys);
         let background = Background::new();
         housekeeping::schedule(&background, &storage, &settings.purge);
+        signing::store::schedule_reload(
+            &background,
+            &storage,
+            keys.clone(),
+            key_source,
+            Duration::from_secs(settings.jwt.reload_seconds),
+        );
 
         let requests = web::Data::new(RequestSettings {
             max_body_bytes: settings.security.max_body_bytes,
@@ -190,6 +215,7 @@ impl Application {
                 .app_data(services.tokens.clone())
                 .app_data(services.authorization.clone())
                 .app_data(services.introspection.clone())
+                .app_data(services.keys.clone())
                 .app_data(requests.clone())
                 .app_data(bodies.clone())
                 .app_data(health.clone())
@@ -199,6 +225,7 @@ impl Application {
                 .default_service(web::to(http::not_found))
         });
         let (server, port) = serving::serve(server, &settings.server)?;
+        keys.set_issuer(settings.server.issuer(port));
         log::info!(
             "auth-server listening on {}://{}:{port}, database {}",
             settings.server.scheme(),

@@ -158,6 +158,8 @@ catalogue! {
     StorageUnavailable = (5001, 503, "temporarily_unavailable", "The service is temporarily unavailable; try again later", None),
     /// The bcrypt pool's queue is full: sheds a password flood instead of queueing it forever.
     PasswordChecksBusy = (5002, 503, "temporarily_unavailable", "Too many password checks at once; try again shortly", None),
+    /// No JWT signing key could be had (none configured, or the database's could not be opened).
+    SigningKeyUnavailable = (5003, 503, "temporarily_unavailable", "No key is available to sign tokens; try again later", None),
 }
 
 impl ErrorCode {

@@ -23,7 +23,8 @@ pub struct AccessTokenClaims {
     /// Only in tokens issued to a user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
-    #[serde(default)]
+    /// Left out when empty, as Spring's converter did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authorities: Vec<String>,
     #[serde(
         default,

@@ -24,9 +24,20 @@ pub struct ServerSettings {
     pub body_timeout_ms: u64,
     /// HTTPS when set: `server.tls.cert` and `server.tls.key`.
     pub tls: Option<TlsSettings>,
+    /// The auth server's issuer identifier (the `iss` of its JWTs); unset:
+    /// `http(s)://localhost:<port>`. The resource server has none.
+    pub issuer: Option<String>,
 }
 
 impl ServerSettings {
+    /// `server.issuer`, or this server on localhost at `port` (the one it listens on).
+    pub fn issuer(&self, port: u16) -> String {
+        match &self.issuer {
+            Some(issuer) if !issuer.is_empty() => issuer.clone(),
+            _ => format!("{}://localhost:{port}", self.scheme()),
+        }
+    }
+
     pub fn scheme(&self) -> &'static str {
         if self.tls.is_some() {
             "https"

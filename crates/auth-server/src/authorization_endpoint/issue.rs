@@ -64,7 +64,7 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
         let issued = self
             .authority
             .issuer
-            .mint(&grant, Joining::NewGrant, RefreshPlan::None);
+            .mint(&grant, Joining::NewGrant, RefreshPlan::None)?;
         if self.authority.store.store_tokens(issued.tokens).await? != Stored::Stored {
             return Err(ApiError::internal("a new grant was refused"));
         }

@@ -25,6 +25,15 @@ pub enum ClientCommand {
         #[arg(long)]
         client_id: String,
     },
+    /// Change what a registered client's new access tokens are.
+    Update {
+        #[arg(long)]
+        client_id: String,
+        /// jwt: signed JWTs resource servers verify with the published keys; opaque: random
+        /// values checked by introspection (stored in additional_information).
+        #[arg(long, value_parser = ["jwt", "opaque"])]
+        access_token_type: String,
+    },
     /// Remove a client, ending every grant and token it has.
     Remove {
         #[arg(long)]
@@ -69,6 +78,21 @@ pub struct AddClient {
     /// A JSON object, e.g. '{"rotate_refresh_tokens":true}'.
     #[arg(long)]
     additional_information: Option<String>,
+    /// jwt or opaque (default: the server's tokens.access_token_type); kept in
+    /// additional_information as {"access_token_type": …}.
+    #[arg(long, value_parser = ["jwt", "opaque"])]
+    access_token_type: Option<String>,
+}
+
+/// `info` (a JSON object or nothing) with `access_token_type` set.
+fn with_access_token_type(info: Option<&str>, kind: &str) -> Result<String, CliError> {
+    let mut object = match info.map(serde_json::from_str::<serde_json::Value>) {
+        None => serde_json::Map::new(),
+        Some(Ok(serde_json::Value::Object(object))) => object,
+        Some(_) => return Err("additional_information must be a JSON object".into()),
+    };
+    object.insert("access_token_type".into(), kind.into());
+    Ok(serde_json::Value::Object(object).to_string())
 }
 
 pub fn run(command: ClientCommand, settings: &Settings) -> Result<(), CliError> {
@@ -131,6 +155,26 @@ pub fn run(command: ClientCommand, settings: &Settings) -> Result<(), CliError> 
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no client {client_id:?}"))?;
             print_row(&row);
+            Ok(())
+        }
+        ClientCommand::Update {
+            client_id,
+            access_token_type,
+        } => {
+            let row = clients::find_row(&mut conn, &client_id)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no client {client_id:?}"))?;
+            let info = with_access_token_type(
+                row.additional_information
+                    .as_deref()
+                    .filter(|i| !i.trim().is_empty()),
+                &access_token_type,
+            )?;
+            clients::set_additional_information(&mut conn, &client_id, &info)?;
+            println!(
+                "client {client_id}: new access tokens are {access_token_type} (within \
+                 security.client_cache_seconds on a running server)"
+            );
             Ok(())
         }
         ClientCommand::Remove { client_id } => {
@@ -261,7 +305,13 @@ impl AddClient {
             authorities: list(&self.authorities),
             access_token_validity: self.access_token_validity,
             refresh_token_validity: self.refresh_token_validity,
-            additional_information: self.additional_information.clone(),
+            additional_information: match &self.access_token_type {
+                Some(kind) => Some(with_access_token_type(
+                    self.additional_information.as_deref(),
+                    kind,
+                )?),
+                None => self.additional_information.clone(),
+            },
             autoapprove: self.autoapprove.clone().or(Some("false".into())),
         })
     }

@@ -1,6 +1,7 @@
 //! The `auth-server` command line (docs/configuration.md).
 
 mod clients;
+mod keys;
 mod users;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -46,6 +47,9 @@ pub enum Command {
     /// Manage users (the users and authorities tables).
     #[command(subcommand)]
     User(users::UserCommand),
+    /// Manage the JWT signing keys (the oauth_signing_key table).
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// Why a command failed; printed as it is.
@@ -113,6 +117,7 @@ pub fn run(command: Command, settings: Settings) -> Result<(), CliError> {
         }
         Command::Client(command) => clients::run(command, &settings),
         Command::User(command) => users::run(command, &settings),
+        Command::Keys(command) => keys::run(command, &settings),
     }
 }
 

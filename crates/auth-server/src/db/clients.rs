@@ -74,6 +74,18 @@ pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> Result<(), StoreError
     Ok(())
 }
 
+/// Replaces a client's `additional_information`; whether there was such a client.
+pub fn set_additional_information(
+    conn: &mut DbConnection,
+    client_id: &str,
+    json: &str,
+) -> Result<bool, StoreError> {
+    Ok(diesel::update(table::table.find(client_id))
+        .set(table::additional_information.eq(json))
+        .execute(conn)?
+        > 0)
+}
+
 /// Whether a row was removed.
 pub fn delete(conn: &mut DbConnection, client_id: &str) -> Result<bool, StoreError> {
     Ok(diesel::delete(table::table.find(client_id)).execute(conn)? > 0)

@@ -15,6 +15,7 @@ pub mod clients;
 pub mod codes;
 mod connection;
 mod error;
+pub mod keys;
 mod lookups;
 mod migrate;
 mod open;

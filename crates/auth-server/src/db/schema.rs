@@ -34,6 +34,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// JWT signing keys (docs/jwt.md).
+    oauth_signing_key (kid) {
+        kid -> Text,
+        algorithm -> Text,
+        private_key -> Text,
+        public_key -> Text,
+        created_at -> BigInt,
+        signs_from -> BigInt,
+        retired_at -> Nullable<BigInt>,
+        unpublish_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     authorities (username, authority) {
         username -> Text,
         authority -> Text,
@@ -123,4 +137,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_access_token,
     oauth_refresh_token,
     oauth_code,
+    oauth_signing_key,
 );

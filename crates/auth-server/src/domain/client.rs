@@ -6,6 +6,15 @@ use shared::Scope;
 use super::grant_type::GrantType;
 use super::secret::StoredSecret;
 
+/// What an access token is: an opaque random value, looked up at every use, or a signed JWT
+/// that resource servers can verify themselves (`tokens.access_token_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessTokenType {
+    Opaque,
+    Jwt,
+}
+
 #[derive(Debug, Clone)]
 pub struct Client {
     pub client_id: String,
@@ -112,6 +121,19 @@ impl Client {
             && scope
                 .iter()
                 .all(|s| compiled.iter().any(|re| re.is_match(s)))
+    }
+
+    /// The per-client override of `tokens.access_token_type`: `{"access_token_type": "jwt"}`.
+    pub fn access_token_type(&self) -> Option<AccessTokenType> {
+        match self
+            .additional_information
+            .get("access_token_type")?
+            .as_str()?
+        {
+            "jwt" => Some(AccessTokenType::Jwt),
+            "opaque" => Some(AccessTokenType::Opaque),
+            _ => None,
+        }
     }
 
     /// The per-client override of `tokens.rotate_refresh_tokens`.

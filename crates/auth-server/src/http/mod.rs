@@ -6,6 +6,7 @@ mod client_address;
 mod fallback;
 mod health;
 mod introspect;
+mod keys;
 mod login;
 mod pages;
 mod session;
@@ -81,6 +82,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/oauth2/introspect")
             .route(web::post().to(introspect::introspect))
             .default_service(web::to(fallback::only_post)),
+    )
+    .service(
+        web::resource("/oauth2/jwks")
+            .route(web::get().to(keys::jwks))
+            .default_service(web::to(fallback::only_get)),
+    )
+    .service(
+        web::resource("/oauth/token_key")
+            .route(web::get().to(keys::token_key))
+            .default_service(web::to(fallback::only_get)),
     )
     .configure(shared::protected::routes)
     .service(

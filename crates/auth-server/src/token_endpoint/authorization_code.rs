@@ -106,7 +106,7 @@ impl CodeRequest {
         };
         Ok(self
             .issuer
-            .mint(&grant, Joining::Family(&record.family_id), refresh))
+            .mint(&grant, Joining::Family(&record.family_id), refresh)?)
     }
 }
 
@@ -203,7 +203,11 @@ mod tests {
     async fn code(store: &MemoryStore, challenge: Option<&str>) -> String {
         let dev = client("dev", |_| {});
         let user = store.user("admin").await.unwrap().unwrap();
-        let minted = Issuer::new(Settings::defaults().tokens).mint_code(CodeGrant {
+        let minted = Issuer::new(
+            Settings::defaults().tokens,
+            crate::issuing::tests::no_keys(),
+        )
+        .mint_code(CodeGrant {
             client: &dev,
             user: &user,
             scope: &Scope::parse("app").unwrap(),

@@ -27,7 +27,7 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
         let issued = self
             .authority
             .issuer
-            .mint(&grant, Joining::NewGrant, RefreshPlan::None);
+            .mint(&grant, Joining::NewGrant, RefreshPlan::None)?;
         self.answer_new_grant(issued).await
     }
 }

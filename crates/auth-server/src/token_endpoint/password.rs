@@ -44,7 +44,7 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
         let issued = self
             .authority
             .issuer
-            .mint(&grant, Joining::NewGrant, refresh);
+            .mint(&grant, Joining::NewGrant, refresh)?;
         self.answer_new_grant(issued).await
     }
 }

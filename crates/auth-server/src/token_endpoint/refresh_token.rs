@@ -69,10 +69,10 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
             scope: &scope,
             grant_type: GrantType::RefreshToken,
         };
-        let issued = self
-            .authority
-            .issuer
-            .mint(&grant, Joining::Family(&record.family_id), plan);
+        let issued =
+            self.authority
+                .issuer
+                .mint(&grant, Joining::Family(&record.family_id), plan)?;
         match self.authority.store.store_tokens(issued.tokens).await? {
             Stored::Stored => Ok(issued.response),
             // Revoked between our read and our write.
@@ -299,7 +299,11 @@ mod tests {
         use crate::stores::{ClientStore, TokenStore, UserStore};
         let client = store.client(client_id).await.unwrap().unwrap();
         let user = store.user("admin").await.unwrap().unwrap();
-        let issued = Issuer::new(crate::settings::Settings::defaults().tokens).mint(
+        let issued = Issuer::new(
+            crate::settings::Settings::defaults().tokens,
+            crate::issuing::tests::no_keys(),
+        )
+        .mint(
             &Grant {
                 client: &client,
                 subject: &Subject::user(&user),
@@ -308,7 +312,8 @@ mod tests {
             },
             Joining::NewGrant,
             RefreshPlan::Issue,
-        );
+        )
+        .unwrap();
         let token = issued.response.refresh_token.clone().unwrap();
         store.store_tokens(issued.tokens).await.unwrap();
         token

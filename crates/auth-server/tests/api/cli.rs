@@ -411,3 +411,99 @@ fn registering_a_public_client_with_refresh_tokens_warns_while_pkce_plain_is_all
         "no warning when only S256 is accepted"
     );
 }
+
+#[on_both_backends]
+async fn signing_keys_are_rotated_and_retired_and_clients_switched_to_jwt_from_the_cli(
+    backend: Backend,
+) {
+    let Some((db, url)) = TestDb::create(backend) else {
+        return;
+    };
+    assert!(ok(&url, &["migrate"]).contains("up to date"));
+    // Before any server made one, rotating makes the first key.
+    let rotated = ok(&url, &["keys", "rotate", "--delay-seconds", "0"]);
+    assert!(rotated.contains("added RS256 key"), "{rotated}");
+    let list = ok(&url, &["keys", "list"]);
+    assert!(list.contains("published, signing"), "{list}");
+    let first = list
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    fails(
+        &url,
+        &["keys", "retire", "--kid", &first],
+        1,
+        "the only key left to sign",
+    );
+    let second = ok(&url, &["keys", "rotate"]);
+    assert!(second.contains("signs from"), "{second}");
+    let retired = ok(&url, &["keys", "retire", "--kid", &first]);
+    assert!(
+        retired.contains(&format!("key {first} retired")),
+        "{retired}"
+    );
+    let list = ok(&url, &["keys", "list"]);
+    assert!(
+        list.contains("retired") && list.contains("published, signs from"),
+        "{list}"
+    );
+    fails(
+        &url,
+        &["keys", "retire", "--kid", "nope"],
+        1,
+        "no signing key \"nope\"",
+    );
+
+    fails(
+        &url,
+        &[
+            "client",
+            "update",
+            "--client-id",
+            "nope",
+            "--access-token-type",
+            "jwt",
+        ],
+        1,
+        r#"no client "nope""#,
+    );
+    let settings = test_settings(&url);
+    let app = start(db, settings).await;
+    let opaque = app.client_token("dev", "11").await;
+    assert_eq!(opaque.len(), 43);
+    let updated = ok(
+        &url,
+        &[
+            "client",
+            "update",
+            "--client-id",
+            "dev",
+            "--access-token-type",
+            "jwt",
+        ],
+    );
+    assert!(updated.contains("new access tokens are jwt"), "{updated}");
+    let show = ok(&url, &["client", "show", "--client-id", "dev"]);
+    assert!(show.contains(r#""access_token_type":"jwt""#), "{show}");
+    // The client cache (security.client_cache_seconds) is 5 s by default.
+    tokio::time::sleep(std::time::Duration::from_millis(5200)).await;
+    let jwt = app.client_token("dev", "11").await;
+    assert_eq!(jwt.split('.').count(), 3, "{jwt}");
+    fails(
+        &url,
+        &[
+            "client",
+            "update",
+            "--client-id",
+            "dev",
+            "--access-token-type",
+            "paseto",
+        ],
+        2,
+        "invalid value 'paseto'",
+    );
+}

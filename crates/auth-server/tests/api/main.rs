@@ -7,6 +7,7 @@ mod cli;
 mod client_authentication;
 mod client_credentials;
 mod introspection;
+mod jwt;
 mod logging;
 mod pages;
 mod password;
