@@ -13,7 +13,8 @@ use shared::request_body::BodyLimits;
 use shared::serving::{self, ListenError};
 use shared::{ApiError, ErrorCode};
 
-use crate::introspection::{CachingValidator, ClientSetupError, IntrospectionClient};
+use crate::http_client::ClientSetupError;
+use crate::introspection::{CachingValidator, IntrospectionClient};
 use crate::settings::Settings;
 
 /// Why the server could not start.
