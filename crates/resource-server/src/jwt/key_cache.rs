@@ -82,7 +82,7 @@ impl KeyCache {
         self.snapshot().keys.len()
     }
 
-    /// Fetches attempted since start, for `/health`.
+    /// Fetches (succeeded or failed) ended since start, for `/health`.
     pub fn fetches(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
     }
@@ -130,8 +130,8 @@ impl KeyCache {
 
     async fn fetch(&self, state: &mut FetchState) {
         state.last_attempt = Some(Instant::now());
-        self.fetches.fetch_add(1, Ordering::Relaxed);
         let fetched = self.source.fetch().await;
+        self.fetches.fetch_add(1, Ordering::Relaxed);
         let mut current = self
             .current
             .write()
