@@ -1,6 +1,11 @@
 //! The protected API: `/hi` and `/me` behind the shared bearer guard, tokens validated by
-//! introspection against the authorization server, answers cached.
+//! introspection against the authorization server (answers cached), or verified here as JWTs
+//! signed with its keys, or both (`validation.mode`).
 
+pub mod health;
+pub mod http_client;
 pub mod introspection;
+pub mod jwt;
+pub mod mixed;
 pub mod settings;
 pub mod startup;

@@ -1,26 +1,32 @@
-//! Building the server: the introspection client and cache, the guard, routes and listener; and
-//! stopping it in order (requests in flight first, then the cache's background task).
+//! Building the server: the validators `validation.mode` asks for (the introspection client and
+//! cache, the JWT keys and cache), the guard, routes and listener; and stopping it in order
+//! (requests in flight first, then the background tasks).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
-use serde_json::json;
 use shared::background::Background;
-use shared::guard::Guard;
+use shared::guard::{Guard, TokenValidator};
 use shared::request_body::BodyLimits;
 use shared::serving::{self, ListenError};
 use shared::{ApiError, ErrorCode};
 
-use crate::introspection::{CachingValidator, ClientSetupError, IntrospectionClient};
-use crate::settings::Settings;
+use crate::health::{health, Health};
+use crate::http_client::ClientSetupError;
+use crate::introspection::{CachingValidator, IntrospectionClient};
+use crate::jwt::{JwtValidator, KeyCache, KeySource, KeySourceError, Rules};
+use crate::mixed::MixedValidator;
+use crate::settings::{Settings, ValidationMode};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
     Introspection(#[from] ClientSetupError),
+    #[error(transparent)]
+    JwtKeys(#[from] KeySourceError),
     #[error(transparent)]
     Listen(#[from] ListenError),
 }
@@ -34,13 +40,89 @@ pub struct Application {
     background: Background,
 }
 
-/// Up as long as the process is; the introspection counters tell how much the cache saves.
-async fn health(validator: web::Data<CachingValidator>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "status": "UP",
-        "introspection_calls": validator.client().calls(),
-        "cached_tokens": validator.cached_tokens(),
-    }))
+fn introspection(
+    settings: &Settings,
+    background: &Background,
+) -> Result<Arc<CachingValidator>, StartupError> {
+    let client = Arc::new(IntrospectionClient::new(&settings.introspection)?);
+    let validator = Arc::new(CachingValidator::new(client, &settings.introspection));
+    validator.maintain_on(background);
+    Ok(validator)
+}
+
+/// The key set is fetched in the background from the start, so the first JWT seldom waits for
+/// it; the server starts even while the auth server is down (JWTs are 503 until it is back).
+fn jwt(settings: &Settings, background: &Background) -> Result<Arc<JwtValidator>, StartupError> {
+    let jwt = &settings.jwt;
+    let keys = Arc::new(KeyCache::new(
+        KeySource::new(settings)?,
+        Duration::from_millis(jwt.refetch_min_interval_ms),
+    ));
+    keys.refresh_on(background, Duration::from_secs(jwt.cache_seconds));
+    let rules = Rules {
+        leeway_seconds: jwt.leeway_seconds,
+        issuer: jwt.issuer().map(str::to_owned),
+    };
+    let validator = Arc::new(JwtValidator::new(keys, rules, jwt.token_cache_capacity));
+    validator.maintain_on(background);
+    Ok(validator)
+}
+
+/// The guard's validator for `validation.mode`, and what `/health` reports of it.
+fn validators(
+    settings: &Settings,
+    background: &Background,
+) -> Result<(Arc<dyn TokenValidator>, Health), StartupError> {
+    let mode = settings.validation.mode;
+    Ok(match mode {
+        ValidationMode::Introspection => {
+            let introspection = introspection(settings, background)?;
+            let health = Health {
+                mode,
+                introspection: Some(introspection.clone()),
+                jwt: None,
+            };
+            (introspection, health)
+        }
+        ValidationMode::Jwt => {
+            let jwt = jwt(settings, background)?;
+            let health = Health {
+                mode,
+                introspection: None,
+                jwt: Some(jwt.clone()),
+            };
+            (jwt, health)
+        }
+        ValidationMode::Mixed => {
+            let (introspection, jwt) = (
+                introspection(settings, background)?,
+                jwt(settings, background)?,
+            );
+            let health = Health {
+                mode,
+                introspection: Some(introspection.clone()),
+                jwt: Some(jwt.clone()),
+            };
+            (Arc::new(MixedValidator { jwt, introspection }), health)
+        }
+    })
+}
+
+/// Where tokens are validated, for the start-up log.
+fn validated_by(settings: &Settings, health: &Health) -> String {
+    let introspecting = format!(
+        "introspecting at {} ({:?})",
+        settings.introspection.url, settings.introspection.protocol
+    );
+    let verifying = health
+        .jwt
+        .as_ref()
+        .map(|jwt| format!("verifying JWTs with {}", jwt.keys().source().describe()));
+    match (&health.introspection, verifying) {
+        (Some(_), Some(verifying)) => format!("{verifying}, {introspecting}"),
+        (None, Some(verifying)) => verifying,
+        _ => introspecting,
+    }
 }
 
 async fn not_found() -> HttpResponse {
@@ -49,16 +131,15 @@ async fn not_found() -> HttpResponse {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let client = Arc::new(IntrospectionClient::new(&settings.introspection)?);
-        let validator = Arc::new(CachingValidator::new(client, &settings.introspection));
         let background = Background::new();
-        validator.maintain_on(&background);
+        let (validator, health_state) = validators(&settings, &background)?;
+        let validated_by = validated_by(&settings, &health_state);
         let guard = web::Data::new(Guard::new(
-            validator.clone(),
+            validator,
             &settings.resource.id,
             settings.resource.required_scope.clone(),
         ));
-        let validator_data = web::Data::from(validator.clone());
+        let health_state = web::Data::new(health_state);
         let bodies = web::Data::new(BodyLimits {
             max_bytes: MAX_BODY_BYTES,
             deadline: Duration::from_millis(settings.server.body_timeout_ms),
@@ -77,19 +158,17 @@ impl Application {
                 ))
                 .app_data(guard.clone())
                 .app_data(bodies.clone())
-                .app_data(validator_data.clone())
+                .app_data(health_state.clone())
                 .configure(shared::protected::routes)
                 .route("/health", web::get().to(health))
                 .default_service(web::to(not_found))
         });
         let (server, port) = serving::serve(server, &settings.server)?;
         log::info!(
-            "resource-server listening on {}://{}:{port} as resource {:?}, introspecting at {} ({:?})",
+            "resource-server listening on {}://{}:{port} as resource {:?}, {validated_by}",
             settings.server.scheme(),
             settings.server.host,
             settings.resource.id,
-            settings.introspection.url,
-            settings.introspection.protocol
         );
         Ok(Self {
             port,

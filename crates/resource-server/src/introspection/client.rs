@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use shared::guard::TokenClaims;
 use shared::{ApiError, CheckTokenResponse, ErrorBody, ErrorCode, IntrospectionResponse, Scope};
 
+use crate::http_client::{self, ClientSetupError};
 use crate::settings::{IntrospectionSettings, Protocol};
 
 pub struct IntrospectionClient {
@@ -17,23 +18,6 @@ pub struct IntrospectionClient {
     client_id: String,
     client_secret: SecretString,
     calls: AtomicU64,
-}
-
-/// The introspection client cannot be set up from its settings.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientSetupError {
-    #[error("introspection.ca_file: cannot read {path}: {cause}")]
-    CaFile {
-        path: std::path::PathBuf,
-        cause: std::io::Error,
-    },
-    #[error("introspection.ca_file: {path} is not a PEM certificate: {cause}")]
-    CaCertificate {
-        path: std::path::PathBuf,
-        cause: reqwest::Error,
-    },
-    #[error("introspection client: {0}")]
-    Http(#[from] reqwest::Error),
 }
 
 /// What the authorization server said of a token.
@@ -54,27 +38,11 @@ fn unavailable(cause: impl std::fmt::Display) -> ApiError {
 
 impl IntrospectionClient {
     pub fn new(settings: &IntrospectionSettings) -> Result<Self, ClientSetupError> {
-        shared::tls::install_crypto_provider();
-        let timeout = Duration::from_millis(settings.timeout_ms);
-        let mut http = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .https_only(settings.url.starts_with("https://"));
-        if let Some(ca_file) = &settings.ca_file {
-            let pem = std::fs::read(ca_file).map_err(|cause| ClientSetupError::CaFile {
-                path: ca_file.clone(),
-                cause,
-            })?;
-            let ca = reqwest::Certificate::from_pem(&pem).map_err(|cause| {
-                ClientSetupError::CaCertificate {
-                    path: ca_file.clone(),
-                    cause,
-                }
-            })?;
-            http = http.add_root_certificate(ca);
-        }
-        let http = http.build()?;
+        let http = http_client::build(
+            &settings.url,
+            Duration::from_millis(settings.timeout_ms),
+            settings.ca_file.as_deref(),
+        )?;
         Ok(Self {
             http,
             url: settings.url.clone(),

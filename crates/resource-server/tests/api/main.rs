@@ -2,9 +2,11 @@
 //! introspection endpoints for the cases a real auth server cannot be made to produce.
 
 mod helpers;
+mod key_server;
 
 mod cache;
 mod failures;
+mod jwt;
 mod protocols;
 mod tls;
 mod walkthrough;

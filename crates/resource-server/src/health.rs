@@ -1,0 +1,47 @@
+//! `GET /health`: up as long as the process is, with the counters that tell an operator how
+//! tokens are being validated.
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::introspection::CachingValidator;
+use crate::jwt::JwtValidator;
+use crate::settings::ValidationMode;
+
+/// The validators in use (both in mixed mode).
+pub struct Health {
+    pub mode: ValidationMode,
+    pub introspection: Option<Arc<CachingValidator>>,
+    pub jwt: Option<Arc<JwtValidator>>,
+}
+
+impl Health {
+    fn report(&self) -> serde_json::Value {
+        let introspection = self.introspection.as_deref();
+        let mut report = json!({
+            "status": "UP",
+            "validation": match self.mode {
+                ValidationMode::Introspection => "introspection",
+                ValidationMode::Jwt => "jwt",
+                ValidationMode::Mixed => "mixed",
+            },
+            // How much the introspection cache saves (0 when tokens are not introspected).
+            "introspection_calls": introspection.map_or(0, |v| v.client().calls()),
+            "cached_tokens": introspection.map_or(0, CachingValidator::cached_tokens),
+        });
+        if let (Some(jwt), Some(fields)) = (&self.jwt, report.as_object_mut()) {
+            // 0 keys means every JWT is answered 503; fetches tell whether the refetch on unknown
+            // keys is being provoked.
+            fields.insert("jwt_keys".into(), jwt.keys().key_count().into());
+            fields.insert("jwks_fetches".into(), jwt.keys().fetches().into());
+            fields.insert("jwt_cached_tokens".into(), jwt.cached_tokens().into());
+        }
+        report
+    }
+}
+
+pub async fn health(state: web::Data<Health>) -> HttpResponse {
+    HttpResponse::Ok().json(state.report())
+}
