@@ -139,8 +139,9 @@ catalogue! {
     /// Spring's check_token answers for a token it does not know, or one that expired.
     TokenNotRecognised = (4008, 400, "invalid_token", "Token was not recognised", None),
     TokenExpired = (4009, 400, "invalid_token", "Token has expired", None),
-    /// The resource server could not reach the introspection endpoint: it fails closed.
-    IntrospectionUnavailable = (4010, 503, "temporarily_unavailable", "Token validation is temporarily unavailable; try again later", None),
+    /// The resource server could not ask the introspection endpoint, or has no key for a JWT: it
+    /// fails closed.
+    TokenValidationUnavailable = (4010, 503, "temporarily_unavailable", "Token validation is temporarily unavailable; try again later", None),
 
     // 6xxx: the login and approval pages. These are shown to the user, never sent to a client.
     /// RFC 6749 §4.1.2.1: without a known client there is nobody to redirect to.

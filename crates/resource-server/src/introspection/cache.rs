@@ -115,7 +115,7 @@ impl TokenValidator for CachingValidator {
                 })
                 .await
                 .map_err(|e: Arc<ApiError>| {
-                    ApiError::new(ErrorCode::IntrospectionUnavailable).with_cause(&e)
+                    ApiError::new(ErrorCode::TokenValidationUnavailable).with_cause(&e)
                 })?;
             Ok(match remembered {
                 Remembered::Active(claims) => Validation::Active(claims),

@@ -33,7 +33,7 @@ pub enum Verdict {
 const EXPIRED: &str = "Token has expired";
 
 fn unavailable(cause: impl std::fmt::Display) -> ApiError {
-    ApiError::new(ErrorCode::IntrospectionUnavailable).with_cause(cause)
+    ApiError::new(ErrorCode::TokenValidationUnavailable).with_cause(cause)
 }
 
 impl IntrospectionClient {

@@ -54,7 +54,7 @@ impl Expiry<Digest256, Remembered> for UntilExpiry {
 
 /// The keys are there but none could be had for this token, or none at all: 503, fail closed.
 fn unavailable(cause: impl std::fmt::Display) -> ApiError {
-    ApiError::new(ErrorCode::IntrospectionUnavailable).with_cause(cause)
+    ApiError::new(ErrorCode::TokenValidationUnavailable).with_cause(cause)
 }
 
 pub struct JwtValidator {

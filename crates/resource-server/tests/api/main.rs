@@ -7,6 +7,7 @@ mod key_server;
 mod cache;
 mod failures;
 mod jwt;
+mod jwt_with_auth_server;
 mod protocols;
 mod tls;
 mod walkthrough;
