@@ -4,25 +4,30 @@
 # Prints each request and its answer, checks every answer, and stops at the first wrong one,
 # naming it (exit status 1).
 #
-#   scripts/demo.sh                  over HTTP
+#   scripts/demo.sh                  over HTTP, then a second pass with JWT access tokens (--jwt)
+#   scripts/demo.sh --jwt            only the JWT pass: the auth server issues JWTs and the resource
+#                                    server verifies them with /oauth2/jwks, never asking about a token
 #   scripts/demo.sh --tls            over HTTPS with a local CA (scripts/dev-cert.sh), curl --cacert
 #   scripts/demo.sh --readme         also writes the README's walkthrough from this run
 #   scripts/demo.sh --check-readme   also fails if the README's walkthrough is not what this run did
 #
 # Servers already answering at AUTH_URL and RESOURCE_URL (default localhost:8081 and :8080) are
 # used as they are; otherwise both are built and started with the demo data on a throwaway SQLite
-# file, and stopped at the end. Nothing it did not start is stopped.
+# file, and stopped at the end. Nothing it did not start is stopped. The JWT pass always starts its
+# own servers, on free ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tls=false
+jwt=false
 readme=""
 for arg in "$@"; do
     case "$arg" in
         --tls) tls=true ;;
+        --jwt) jwt=true ;;
         --readme) readme=write ;;
         --check-readme) readme=check ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) echo "unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
@@ -37,6 +42,11 @@ if $tls; then
 fi
 AUTH=${AUTH_URL:-$scheme://localhost:8081}
 RESOURCE=${RESOURCE_URL:-$scheme://localhost:8080}
+if $jwt; then
+    free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+    AUTH=$scheme://localhost:$(free_port)
+    RESOURCE=$scheme://localhost:$(free_port)
+fi
 
 work=$(mktemp -d)
 started=()
@@ -70,8 +80,13 @@ else
     if $tls; then
         tls_env=("APP__SERVER__TLS__CERT=$certs/localhost.pem" "APP__SERVER__TLS__KEY=$certs/localhost-key.pem")
     fi
+    jwt_auth=() jwt_resource=()
+    if $jwt; then
+        jwt_auth=(APP__TOKENS__ACCESS_TOKEN_TYPE=jwt "APP__SERVER__ISSUER=$AUTH")
+        jwt_resource=(APP__VALIDATION__MODE=jwt "APP__JWT__JWKS_URL=$AUTH/oauth2/jwks" "APP__JWT__ISSUER=$AUTH")
+    fi
     if ! up "$AUTH"; then
-        env "${common[@]}" "${tls_env[@]}" "APP__SERVER__PORT=$(port_of "$AUTH")" \
+        env "${common[@]}" "${tls_env[@]}" "${jwt_auth[@]}" "APP__SERVER__PORT=$(port_of "$AUTH")" \
             target/debug/auth-server serve >"$work/auth-server.log" 2>&1 &
         started+=($!)
         wait_up "$AUTH" auth-server
@@ -79,7 +94,7 @@ else
     if ! up "$RESOURCE"; then
         ca_env=()
         $tls && ca_env=("APP__INTROSPECTION__CA_FILE=$certs/ca.pem")
-        env "${tls_env[@]}" "${ca_env[@]}" "APP__SERVER__PORT=$(port_of "$RESOURCE")" \
+        env "${tls_env[@]}" "${ca_env[@]}" "${jwt_resource[@]}" "APP__SERVER__PORT=$(port_of "$RESOURCE")" \
             "APP__INTROSPECTION__URL=$AUTH/oauth/check_token" \
             target/debug/resource-server >"$work/resource-server.log" 2>&1 &
         started+=($!)
@@ -99,7 +114,7 @@ if [ -n "$readme" ]; then
     : >"$TRANSCRIPT"
 fi
 
-echo "# walkthrough against $AUTH and $RESOURCE"
+echo "# walkthrough against $AUTH and $RESOURCE$($jwt && echo ", with JWT access tokens")"
 
 readme_begin "A client's own token" \
     "A service asks for a token for itself (client_credentials), with its credentials as form fields or HTTP Basic:"
@@ -228,8 +243,26 @@ expect_error invalid_request "Missing grant type"
 call "GET on the token endpoint" 405 "$AUTH/oauth/token"
 expect_error method_not_allowed "Request method not supported"
 
+if $jwt; then
+    # What changes with JWTs: a token a resource server verifies with the published keys.
+    expect "a JWT access token" "$(awk -F. '{print NF}' <<<"$USER_TOKEN")" 3
+    call "the JWK set (RFC 7517)" 200 "$AUTH/oauth2/jwks"
+    expect "a signing key" "$(python3 -c 'import json,sys; k=json.loads(sys.argv[1])["keys"][0]; print(k["use"], k["alg"], k["kty"])' "$BODY")" "sig RS256 RSA"
+    call "the key, legacy Spring's way" 200 "$AUTH/oauth/token_key"
+    expect alg "$(json alg)" SHA256withRSA
+    call "the resource server verified every token itself" 200 "$RESOURCE/health"
+    expect introspection_calls "$(json introspection_calls)" 0
+    expect validation "$(json validation)" jwt
+fi
+
 if [ -n "$readme" ]; then
     python3 scripts/readme-walkthrough.py "$readme" "$TRANSCRIPT"
 fi
 echo
-echo "demo: all steps answered as documented ($scheme)"
+echo "demo: all steps answered as documented ($scheme$($jwt && echo ", JWT"))"
+if ! $jwt && ! $tls && [ -z "$readme" ] && [ ${#started[@]} -gt 0 ]; then
+    # The second pass, with JWT access tokens, on servers of its own.
+    cleanup
+    trap - EXIT
+    exec "$0" --jwt
+fi
