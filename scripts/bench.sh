@@ -38,9 +38,9 @@ if ! command -v wrk >/dev/null 2>&1; then
     apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
 fi
 if [ "$profile" = release ]; then
-    cargo build --release --quiet --bin auth-server --bin resource-server --bin bench-baseline
+    cargo build --release --quiet --bin auth-server --bin resource-server --bin bench-baseline --example signing_cost
 else
-    cargo build --quiet --bin auth-server --bin resource-server --bin bench-baseline
+    cargo build --quiet --bin auth-server --bin resource-server --bin bench-baseline --example signing_cost
 fi
 bin=target/$profile
 
@@ -52,6 +52,7 @@ cleanup() {
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     if [ -n "$database" ]; then
         psql "$postgres" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 || true
+        psql "$postgres" -qc "DROP DATABASE IF EXISTS ${database}_eddsa WITH (FORCE)" >/dev/null 2>&1 || true
     fi
     rm -rf "$work"
 }
@@ -63,7 +64,7 @@ RES=http://127.0.0.1:18080
 results="$work/results.jsonl"
 : >"$results"
 
-for port in 18000 18080 18081; do
+for port in 18000 18080 18081 18082 18083; do
     if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
         echo "port $port is taken: stop whatever listens there first" >&2
         exit 1
@@ -160,10 +161,10 @@ PY
 
 # mint N FILE: N client_credentials tokens, one per line.
 mint() {
-    python3 - "$1" "$2" "$AUTH" <<'PY'
+    python3 - "$1" "$2" "$AUTH" "${MINT_CLIENT:-dev:11}" <<'PY'
 import base64, http.client, json, sys, threading, urllib.parse
 count, path, base = int(sys.argv[1]), sys.argv[2], urllib.parse.urlsplit(sys.argv[3])
-auth = "Basic " + base64.b64encode(b"dev:11").decode()
+auth = "Basic " + base64.b64encode(sys.argv[4].encode()).decode()
 tokens, lock = [], threading.Lock()
 def work(n):
     conn = http.client.HTTPConnection(base.hostname, base.port)
@@ -259,6 +260,50 @@ flood
 measure "client_credentials under a password flood" POST "≥ 0.80 of cc" "$AUTH/oauth/token" cc
 wait $flooder || true
 
+# --- JWT access tokens (docs/jwt.md) ------------------------------------------------------------
+# A client of its own gets RS256 JWTs from the same server; a second auth server on a database of
+# its own signs with EdDSA; a second resource server verifies JWTs itself with the JWK set.
+APP__DATABASE__URL=$db_url "$bin/auth-server" client add --client-id jwt --secret jwt-secret \
+    --scope app --grant-types client_credentials --access-token-type jwt >/dev/null
+if [ -n "$postgres" ]; then
+    psql "$postgres" -qc "CREATE DATABASE ${database}_eddsa"
+    eddsa_url=${db_url%/*}/${database}_eddsa
+else
+    eddsa_url="sqlite://$work/auth-eddsa.db"
+fi
+AUTH_EDDSA=http://127.0.0.1:18083
+RES_JWT=http://127.0.0.1:18082
+APP__SERVER__PORT=18083 APP__DATABASE__URL=$eddsa_url APP__DEMO__SEED=true APP__JWT__ALGORITHM=EdDSA \
+    APP__TOKENS__ACCESS_TOKEN_TYPE=jwt "$bin/auth-server" serve >"$work/auth-eddsa.log" 2>&1 &
+pids+=($!)
+APP__SERVER__PORT=18082 APP__VALIDATION__MODE=jwt APP__JWT__JWKS_URL=$AUTH/oauth2/jwks \
+    APP__JWT__ISSUER=http://localhost:18081 APP__JWT__TOKEN_CACHE_CAPACITY=200000 \
+    "$bin/resource-server" >"$work/resource-jwt.log" 2>&1 &
+resource_jwt=$!
+pids+=($resource_jwt)
+wait_up "$AUTH_EDDSA/health"
+wait_up "$RES_JWT/health"
+signing_cost=$("$bin/examples/signing_cost" 200)
+jwt=$(curl -s -u jwt:jwt-secret -d grant_type=client_credentials "$AUTH/oauth/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+lua cc_jwt POST "grant_type=client_credentials" "Authorization: Basic $(printf jwt:jwt-secret | base64)"
+lua introspect_jwt POST "token=$jwt" "Authorization: Basic $(printf resource:resource-secret | base64)"
+lua hi_jwt GET "" "Authorization: Bearer $jwt"
+measure "client_credentials, RS256 JWT" POST "signature-bound (below)" "$AUTH/oauth/token" cc_jwt
+measure "client_credentials, EdDSA JWT" POST "≥ 0.20" "$AUTH_EDDSA/oauth/token" cc
+measure "introspection of a JWT" POST "≥ 0.25" "$AUTH/oauth2/introspect" introspect_jwt
+measure "/hi, JWT mode, repeated token" GET "≥ 0.80" "$RES_JWT/hi?name=1111" hi_jwt
+MINT_CLIENT=jwt:jwt-secret mint 10000 "$work/jwts-10k.txt"
+rotating_lua hi_jwt10k "$work/jwts-10k.txt" "wrk.format('GET', nil, { ['Authorization'] = 'Bearer ' .. token })"
+# The auth server logs every request it answers: none may come from the resource server here.
+auth_requests() { grep -c 'INFO  http\]' "$work/auth.log" || true; }
+requests_before=$(auth_requests)
+fetches_before=$(curl -s "$RES_JWT/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["jwks_fetches"])')
+measure "/hi, JWT mode, 10,000 tokens" GET "p99 < 20 ms" "$RES_JWT/hi?name=1111" hi_jwt10k
+sleep 0.1 # the log is written every 20 ms
+requests_during=$(( $(auth_requests) - requests_before ))
+requests_total=$(auth_requests)
+fetches_during=$(( $(curl -s "$RES_JWT/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["jwks_fetches"])') - fetches_before ))
+
 cached_after=""
 if ! $quick; then
     echo "minting 100,000 tokens and caching them all in the resource server" >&2
@@ -286,10 +331,12 @@ auth_now=$(rss_kb $auth VmRSS); resource_now=$(rss_kb $resource VmRSS)
 auth_peak=$(rss_kb $auth VmHWM); resource_peak=$(rss_kb $resource VmHWM)
 
 python3 - "$results" "$backend" "$auth_idle" "$resource_idle" "$auth_now" "$resource_now" \
-    "$auth_peak" "$resource_peak" "$cached_after" "$connections" "$duration" <<'PY'
+    "$auth_peak" "$resource_peak" "$cached_after" "$connections" "$duration" \
+    "$signing_cost" "$requests_during" "$fetches_during" "$requests_total" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-backend, auth_idle, res_idle, auth_now, res_now, auth_peak, res_peak, cached, conns, duration = sys.argv[2:]
+(backend, auth_idle, res_idle, auth_now, res_now, auth_peak, res_peak, cached, conns, duration,
+ signing_cost, requests_during, fetches_during, requests_total) = sys.argv[2:]
 import statistics
 # Rounds of one workload, and of the baseline measured beside it, in the order measured.
 workloads, baselines = {}, {}
@@ -330,4 +377,17 @@ print()
 print(f"memory (RSS): auth-server {mb(auth_idle)} idle, {mb(auth_now)} at the end, {mb(auth_peak)} peak; "
       f"resource-server {mb(res_idle)} idle, {mb(res_now)} at the end"
       + (f" with {int(cached):,} cached tokens" if cached else "") + f", {mb(res_peak)} peak")
+print()
+print("one signature, one core (examples/signing_cost.rs): " + "; ".join(signing_cost.splitlines()))
+rs256 = by_name.get("client_credentials, RS256 JWT")
+cost = next((l for l in signing_cost.splitlines() if l.startswith("RS256")), "")
+if rs256 and cost:
+    per_core = float(cost.split(",")[1].split()[0])
+    import os
+    ceiling = per_core * (os.cpu_count() or 1)
+    print(f"RS256 JWT issuing: {rs256['rps']:,.0f} tokens/s of a {ceiling:,.0f}/s ceiling "
+          f"(cores × signatures per core): {rs256['rps'] / ceiling:.2f} of it")
+print(f"/hi in JWT mode with 10,000 tokens: the auth server answered {requests_during} requests "
+      f"during it ({int(requests_total):,} in the whole run, by its log), the resource server "
+      f"fetched the key set {fetches_during} times")
 PY
