@@ -9,12 +9,15 @@ use shared::{ApiError, ErrorCode};
 use crate::accounts::{ClientAuthenticator, PresentedClient};
 use crate::db::Storage;
 use crate::domain::clock;
+use crate::introspection::IntrospectionPolicy;
 use crate::signing::{KeyRing, TokenKey, TokenKeyAccess};
 
 pub struct KeyPublication<S = Storage> {
     keys: Arc<KeyRing>,
     clients: Arc<ClientAuthenticator<S>>,
     access: TokenKeyAccess,
+    /// Who may have a shared secret: the clients that may introspect, i.e. resource servers.
+    resource_servers: IntrospectionPolicy,
 }
 
 impl<S: crate::stores::ClientStore> KeyPublication<S> {
@@ -22,11 +25,13 @@ impl<S: crate::stores::ClientStore> KeyPublication<S> {
         keys: Arc<KeyRing>,
         clients: Arc<ClientAuthenticator<S>>,
         access: TokenKeyAccess,
+        resource_servers: IntrospectionPolicy,
     ) -> Self {
         Self {
             keys,
             clients,
             access,
+            resource_servers,
         }
     }
 
@@ -36,7 +41,9 @@ impl<S: crate::stores::ClientStore> KeyPublication<S> {
     }
 
     /// Spring's `TokenKeyEndpoint`: the verifier key, to anyone or to authenticated clients
-    /// (`jwt.token_key_access`); a shared secret only ever to an authenticated client.
+    /// (`jwt.token_key_access`). A shared secret signs as well as it verifies, so it goes only to
+    /// a client that may introspect (`introspection.*`: the resource servers), never to any
+    /// client that happens to have credentials, as Spring's `isAuthenticated()` allowed.
     pub async fn token_key(
         &self,
         presented: Result<PresentedClient, ApiError>,
@@ -46,6 +53,9 @@ impl<S: crate::stores::ClientStore> KeyPublication<S> {
             // A public client proves nothing by its id alone.
             if client.is_public() {
                 return Err(ApiError::new(ErrorCode::ClientAuthenticationRequired));
+            }
+            if self.keys.is_secret() && !self.resource_servers.allows(&client) {
+                return Err(ApiError::new(ErrorCode::IntrospectionDenied));
             }
         }
         Ok(self.keys.token_key(clock::now())?)

@@ -82,6 +82,13 @@ fn session_key(settings: &Settings) -> Key {
     }
 }
 
+fn introspection_policy(settings: &Settings) -> IntrospectionPolicy {
+    IntrospectionPolicy {
+        authorities: settings.introspection.authorities.0.clone(),
+        clients: settings.introspection.clients.0.clone(),
+    }
+}
+
 /// The services behind the HTTP layer, on one storage and one password checker.
 struct Services {
     tokens: web::Data<TokenEndpoint>,
@@ -124,6 +131,7 @@ impl Services {
                 keys.clone(),
                 clients,
                 settings.jwt.token_key_access,
+                introspection_policy(settings),
             )),
             guard: web::Data::new(Guard::new(
                 LocalValidator::new(authority.clone()),
@@ -133,10 +141,7 @@ impl Services {
             tokens: web::Data::new(TokenEndpoint::new(authority.clone())),
             introspection: web::Data::new(Introspection::new(
                 authority.clone(),
-                IntrospectionPolicy {
-                    authorities: settings.introspection.authorities.0.clone(),
-                    clients: settings.introspection.clients.0.clone(),
-                },
+                introspection_policy(settings),
             )),
             authorization: web::Data::new(AuthorizationEndpoint::new(
                 authority,

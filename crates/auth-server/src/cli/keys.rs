@@ -95,7 +95,17 @@ pub fn run(command: KeysCommand, settings: &Settings) -> Result<(), CliError> {
             Ok(())
         }
         KeysCommand::Retire { kid } => {
-            match store::retire(&mut conn, &kid, now, settings.tokens.access_token_validity)? {
+            // Replicas keep signing with it until they reread the keys; a minute more for clocks.
+            let grace = i64::try_from(settings.jwt.reload_seconds)
+                .unwrap_or(i64::MAX)
+                .saturating_add(60);
+            match store::retire(
+                &mut conn,
+                &kid,
+                now,
+                settings.tokens.access_token_validity,
+                grace,
+            )? {
                 Retired::Until(until) => {
                     println!(
                         "key {kid} retired: signs no more, published until {}",
@@ -107,7 +117,8 @@ pub fn run(command: KeysCommand, settings: &Settings) -> Result<(), CliError> {
                     Err(format!("no signing key {kid:?} that is not retired").into())
                 }
                 Retired::LastKey => Err(format!(
-                    "key {kid:?} is the only key left to sign: `auth-server keys rotate` first"
+                    "no other key signs yet, so {kid:?} must go on signing: `auth-server keys \
+                     rotate` first, and retire it once the new key signs"
                 )
                 .into()),
             }

@@ -7,7 +7,7 @@ use super::schema::oauth_client_details as clients;
 use super::schema::oauth_signing_key as keys;
 use super::{DbConnection, StoreError};
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable)]
+#[derive(Clone, PartialEq, Eq, Queryable, Insertable)]
 #[diesel(table_name = keys)]
 pub struct KeyRow {
     pub kid: String,
@@ -20,6 +20,29 @@ pub struct KeyRow {
     pub signs_from: i64,
     pub retired_at: Option<i64>,
     pub unpublish_at: Option<i64>,
+}
+
+/// Never the private key, sealed or not.
+impl std::fmt::Debug for KeyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRow")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("signs_from", &self.signs_from)
+            .field("retired_at", &self.retired_at)
+            .field("unpublish_at", &self.unpublish_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Locks the table for the rest of the transaction against other writers (PostgreSQL; SQLite's
+/// write transactions already exclude each other).
+pub fn lock(conn: &mut DbConnection) -> Result<(), StoreError> {
+    if let DbConnection::Pg(pg) = conn {
+        diesel::sql_query("LOCK TABLE oauth_signing_key IN SHARE ROW EXCLUSIVE MODE")
+            .execute(pg)?;
+    }
+    Ok(())
 }
 
 /// Every key not yet unpublished at `now`, oldest first.

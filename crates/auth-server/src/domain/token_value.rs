@@ -50,14 +50,44 @@ pub fn hash(token: &str) -> String {
 /// The current key, and the whole SHA-256 when that differs from it; one digest for both.
 fn keys(token: &str) -> (String, Option<String>) {
     let digest = hex::encode(Sha256::digest(token.as_bytes()));
+    let timed = |time: &[u8]| {
+        let mut key = hex::encode(time);
+        key.push_str(&digest[..64 - 2 * TIME_BYTES]);
+        key
+    };
     match URL_SAFE_NO_PAD.decode(token) {
         Ok(bytes) if token.len() == 43 && bytes.len() == 32 => {
-            let mut key = hex::encode(&bytes[..TIME_BYTES]);
-            key.push_str(&digest[..64 - 2 * TIME_BYTES]);
+            let key = timed(&bytes[..TIME_BYTES]);
             (key, Some(digest))
         }
-        _ => (digest, None),
+        // JWTs came after time-ordered keys: nothing is stored under their whole digest.
+        _ => match jwt_issue_millis(token) {
+            Some(millis) => (timed(&millis.to_be_bytes()[8 - TIME_BYTES..]), None),
+            None => (digest, None),
+        },
     }
+}
+
+/// The time of issue of a JWT this server signed, from its `jti` (a version 7 UUID, whose first
+/// 48 bits are milliseconds), read without verifying anything: it only places the key, and a
+/// forged token finds no row under it.
+fn jwt_issue_millis(token: &str) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Jti {
+        jti: Option<String>,
+    }
+    let mut parts = token.split('.');
+    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let jti = uuid::Uuid::parse_str(&serde_json::from_slice::<Jti>(&payload).ok()?.jti?).ok()?;
+    if jti.get_version_num() != 7 {
+        return None;
+    }
+    let (seconds, nanos) = jti.get_timestamp()?.to_unix();
+    Some(seconds * 1000 + u64::from(nanos) / 1_000_000)
 }
 
 /// The keys a presented token may be stored under, the current one first. Tokens issued before
@@ -128,6 +158,39 @@ mod tests {
         );
         let uuid = generate(TokenFormat::Uuid);
         assert_eq!(stored_keys(&uuid).collect::<Vec<_>>(), [hash(&uuid)]);
+    }
+
+    #[test]
+    fn a_jwt_is_stored_by_the_time_of_its_jti_then_its_hash() {
+        let jti = uuid::Uuid::now_v7();
+        let payload = URL_SAFE_NO_PAD.encode(format!(r#"{{"client_id":"dev","jti":"{jti}"}}"#));
+        let token = format!("eyJhbGciOiJFZERTQSJ9.{payload}.c2lnbmF0dXJl");
+        let key = hash(&token);
+        let digest = hex::encode(Sha256::digest(token.as_bytes()));
+        assert_eq!(&key[12..], &digest[..52]);
+        let (seconds, nanos) = jti.get_timestamp().unwrap().to_unix();
+        let millis = u64::from_str_radix(&key[..12], 16).unwrap();
+        assert_eq!(millis, seconds * 1000 + u64::from(nanos) / 1_000_000);
+        assert_eq!(
+            stored_keys(&token).count(),
+            1,
+            "JWTs were never stored otherwise"
+        );
+        // Another signature over the same claims is another token, under another key.
+        assert_ne!(
+            hash(&format!("eyJhbGciOiJFZERTQSJ9.{payload}.b3RoZXI")),
+            key
+        );
+        // Without a version 7 jti (not one of ours), the whole digest.
+        let foreign = format!(
+            "eyJhbGciOiJFZERTQSJ9.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(r#"{"jti":"f47ac10b-58cc-4372-a567-0e02b2c3d479"}"#)
+        );
+        assert_eq!(
+            hash(&foreign),
+            hex::encode(Sha256::digest(foreign.as_bytes()))
+        );
+        assert_eq!(hash("a.b.c"), hex::encode(Sha256::digest(b"a.b.c")));
     }
 
     #[test]

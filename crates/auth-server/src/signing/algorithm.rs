@@ -86,60 +86,50 @@ impl SigningAlgorithm {
     /// A fresh key pair from the operating system's generator; `None` for HS256, whose key is
     /// configured, never generated.
     pub fn generate(self) -> Result<Option<KeyPair>, SigningError> {
+        let failed = |e: &dyn std::fmt::Display| SigningError::Generate(e.to_string());
         let pair = match self {
             Self::RS256 => {
-                let key = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048)
-                    .map_err(|e| SigningError::Generate(e.to_string()))?;
-                KeyPair {
-                    private_pem: key
-                        .to_pkcs8_pem(LineEnding::LF)
-                        .map_err(|e| SigningError::Generate(e.to_string()))?
-                        .to_string(),
-                    public_pem: key
-                        .to_public_key()
-                        .to_public_key_pem(LineEnding::LF)
-                        .map_err(|e| SigningError::Generate(e.to_string()))?,
-                }
+                let key =
+                    rsa::PrivateKey::new(&mut getrandom::SysRng, 2048).map_err(|e| failed(&e))?;
+                encoded(&key, &key.to_public_key())?
             }
             Self::ES256 => {
                 let mut seed = [0u8; 32];
                 // Rejection sampling: a 32-byte string is a valid P-256 scalar all but 2^-32 of
                 // the time; another draw fixes the rest.
                 let key = loop {
-                    getrandom::fill(&mut seed)
-                        .map_err(|e| SigningError::Generate(e.to_string()))?;
+                    getrandom::fill(&mut seed).map_err(|e| failed(&e))?;
                     if let Ok(key) = p256::SecretKey::from_slice(&seed) {
                         break key;
                     }
                 };
-                KeyPair {
-                    private_pem: key
-                        .to_pkcs8_pem(LineEnding::LF)
-                        .map_err(|e| SigningError::Generate(e.to_string()))?
-                        .to_string(),
-                    public_pem: key
-                        .public_key()
-                        .to_public_key_pem(LineEnding::LF)
-                        .map_err(|e| SigningError::Generate(e.to_string()))?,
-                }
+                encoded(&key, &key.public_key())?
             }
             Self::EdDSA => {
                 let mut seed = [0u8; 32];
-                getrandom::fill(&mut seed).map_err(|e| SigningError::Generate(e.to_string()))?;
+                getrandom::fill(&mut seed).map_err(|e| failed(&e))?;
                 let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-                KeyPair {
-                    private_pem: key
-                        .to_pkcs8_pem(LineEnding::LF)
-                        .map_err(|e| SigningError::Generate(e.to_string()))?
-                        .to_string(),
-                    public_pem: key
-                        .verifying_key()
-                        .to_public_key_pem(LineEnding::LF)
-                        .map_err(|e| SigningError::Generate(e.to_string()))?,
-                }
+                encoded(&key, &key.verifying_key())?
             }
             Self::HS256 => return Ok(None),
         };
         Ok(Some(pair))
     }
+}
+
+/// A key pair as PEM.
+fn encoded(
+    private: &impl EncodePrivateKey,
+    public: &impl EncodePublicKey,
+) -> Result<KeyPair, SigningError> {
+    let failed = |e: &dyn std::fmt::Display| SigningError::Generate(e.to_string());
+    Ok(KeyPair {
+        private_pem: private
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| failed(&e))?
+            .to_string(),
+        public_pem: public
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|e| failed(&e))?,
+    })
 }

@@ -44,6 +44,10 @@ impl Kek {
     }
 }
 
+pub fn is_sealed(stored: &str) -> bool {
+    stored.starts_with(SEALED)
+}
+
 /// The PEM of a stored private key: as stored, or opened with `kek`.
 pub fn open(stored: &str, kek: Option<&Kek>) -> Result<String, SigningError> {
     let Some(sealed) = stored.strip_prefix(SEALED) else {

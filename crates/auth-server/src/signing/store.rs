@@ -191,7 +191,9 @@ pub fn ensure(
     Ok(Some(row.kid))
 }
 
-/// A new key, published at once, that signs `delay` seconds from `now`.
+/// A new key, published at once, that signs `delay` seconds from `now`. Refused without the
+/// key-encryption key when the stored keys are sealed: a key written in clear beside them, or
+/// sealed under another key, would be a key the servers cannot or should not use.
 pub fn rotate(
     conn: &mut DbConnection,
     algorithm: SigningAlgorithm,
@@ -199,7 +201,23 @@ pub fn rotate(
     now: i64,
     delay: i64,
 ) -> Result<KeyRow, SigningError> {
-    let row = new_row(algorithm, kek, now, now + delay.max(0))?;
+    let stored = keys::published(conn, now)?;
+    if let Some(row) = stored
+        .iter()
+        .find(|row| sealing::is_sealed(&row.private_key))
+    {
+        match kek {
+            None => {
+                return Err(SigningError::Config(
+                    "the stored signing keys are sealed: set jwt.key_encryption_key to add one",
+                ))
+            }
+            Some(kek) => {
+                sealing::open(&row.private_key, Some(kek))?;
+            }
+        }
+    }
+    let row = new_row(algorithm, kek, now, now.saturating_add(delay.max(0)))?;
     keys::insert(conn, &row)?;
     Ok(row)
 }
@@ -209,20 +227,25 @@ pub enum Retired {
     /// Signs no more; published until then (unix seconds).
     Until(i64),
     NoSuchKey,
-    /// It is the only key left to sign: rotate first.
+    /// No other key signs yet (none, or only ones still in their delay): rotate first, and wait.
     LastKey,
 }
 
 /// Stops `kid` signing. It stays published as long as the longest access-token validity (the
-/// default or any client's), so every token it signed expires first; tokens that never expire keep
-/// it published for good.
+/// default or any client's), plus `grace` (replicas that have not reread the keys yet still sign
+/// with it meanwhile), so every token it signed expires first; tokens that never expire keep it
+/// published for good. Only while another key already signs, so a retirement never makes a
+/// key that is still in its delay sign early.
 pub fn retire(
     conn: &mut DbConnection,
     kid: &str,
     now: i64,
     default_validity: i64,
+    grace: i64,
 ) -> Result<Retired, StoreError> {
     write_transaction(conn, |conn| {
+        // Two retirements at once must not each see the other's key still signing.
+        keys::lock(conn)?;
         let published = keys::published(conn, now)?;
         let signing: Vec<&KeyRow> = published
             .iter()
@@ -231,7 +254,7 @@ pub fn retire(
         if !signing.iter().any(|k| k.kid == kid) {
             return Ok(Retired::NoSuchKey);
         }
-        if signing.len() == 1 {
+        if !signing.iter().any(|k| k.kid != kid && k.signs_from <= now) {
             return Ok(Retired::LastKey);
         }
         let (shortest, longest) = keys::client_access_validities(conn)?;
@@ -239,14 +262,17 @@ pub fn retire(
         let unpublish_at = if validities.iter().flatten().any(|v| *v <= 0) {
             i64::MAX
         } else {
-            now + validities
+            let longest = validities
                 .iter()
                 .flatten()
                 .copied()
                 .max()
-                .unwrap_or(default_validity)
+                .unwrap_or(default_validity);
+            now.saturating_add(longest).saturating_add(grace.max(0))
         };
-        keys::retire(conn, kid, now, unpublish_at)?;
+        if !keys::retire(conn, kid, now, unpublish_at)? {
+            return Ok(Retired::NoSuchKey);
+        }
         Ok(Retired::Until(unpublish_at))
     })
 }

@@ -416,6 +416,16 @@ fn registering_a_public_client_with_refresh_tokens_warns_while_pkce_plain_is_all
 async fn signing_keys_are_rotated_and_retired_and_clients_switched_to_jwt_from_the_cli(
     backend: Backend,
 ) {
+    let update = |client: &'static str, kind: &'static str| {
+        [
+            "client",
+            "update",
+            "--client-id",
+            client,
+            "--access-token-type",
+            kind,
+        ]
+    };
     let Some((db, url)) = TestDb::create(backend) else {
         return;
     };
@@ -437,10 +447,18 @@ async fn signing_keys_are_rotated_and_retired_and_clients_switched_to_jwt_from_t
         &url,
         &["keys", "retire", "--kid", &first],
         1,
-        "the only key left to sign",
+        "no other key signs yet",
     );
-    let second = ok(&url, &["keys", "rotate"]);
-    assert!(second.contains("signs from"), "{second}");
+    let waiting = ok(&url, &["keys", "rotate"]);
+    assert!(waiting.contains("signs from"), "{waiting}");
+    // A key still in its delay does not count: retiring the first would make it sign early.
+    fails(
+        &url,
+        &["keys", "retire", "--kid", &first],
+        1,
+        "no other key signs yet",
+    );
+    ok(&url, &["keys", "rotate", "--delay-seconds", "0"]);
     let retired = ok(&url, &["keys", "retire", "--kid", &first]);
     assert!(
         retired.contains(&format!("key {first} retired")),
@@ -458,34 +476,12 @@ async fn signing_keys_are_rotated_and_retired_and_clients_switched_to_jwt_from_t
         "no signing key \"nope\"",
     );
 
-    fails(
-        &url,
-        &[
-            "client",
-            "update",
-            "--client-id",
-            "nope",
-            "--access-token-type",
-            "jwt",
-        ],
-        1,
-        r#"no client "nope""#,
-    );
+    fails(&url, &update("nope", "jwt"), 1, r#"no client "nope""#);
     let settings = test_settings(&url);
     let app = start(db, settings).await;
     let opaque = app.client_token("dev", "11").await;
     assert_eq!(opaque.len(), 43);
-    let updated = ok(
-        &url,
-        &[
-            "client",
-            "update",
-            "--client-id",
-            "dev",
-            "--access-token-type",
-            "jwt",
-        ],
-    );
+    let updated = ok(&url, &update("dev", "jwt"));
     assert!(updated.contains("new access tokens are jwt"), "{updated}");
     let show = ok(&url, &["client", "show", "--client-id", "dev"]);
     assert!(show.contains(r#""access_token_type":"jwt""#), "{show}");
@@ -493,17 +489,5 @@ async fn signing_keys_are_rotated_and_retired_and_clients_switched_to_jwt_from_t
     tokio::time::sleep(std::time::Duration::from_millis(5200)).await;
     let jwt = app.client_token("dev", "11").await;
     assert_eq!(jwt.split('.').count(), 3, "{jwt}");
-    fails(
-        &url,
-        &[
-            "client",
-            "update",
-            "--client-id",
-            "dev",
-            "--access-token-type",
-            "paseto",
-        ],
-        2,
-        "invalid value 'paseto'",
-    );
+    fails(&url, &update("dev", "paseto"), 2, "invalid value 'paseto'");
 }

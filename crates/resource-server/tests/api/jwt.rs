@@ -150,8 +150,12 @@ async fn the_issuer_must_match_when_configured() {
     assert_invalid(&resource.hi(&theirs).await);
     let without = key.sign(&claims(json!({"iss": null})));
     assert_invalid(&resource.hi(&without).await);
-    // Not configured: legacy Spring tokens, which have no iss, pass.
-    let unchecked = spawn_jwt(&keys, |_| {}).await;
+    // The default is the auth server's default issuer.
+    let default = spawn_jwt(&keys, |_| {}).await;
+    assert_invalid(&default.hi(&ours).await);
+    assert_eq!(default.hi(&key.sign(&claims(json!({})))).await.status, 200);
+    // Set empty, for legacy Spring tokens, which have no iss: not checked.
+    let unchecked = spawn_jwt(&keys, |s| s.jwt.issuer.clear()).await;
     assert_eq!(unchecked.hi(&without).await.status, 200);
 }
 
@@ -347,6 +351,8 @@ async fn a_legacy_token_key_endpoint_serves_the_key() {
     let resource = spawn_jwt(&keys, |s| {
         s.jwt.jwks_url.clear();
         s.jwt.key_url = keys.key_url();
+        // A legacy Spring auth server's tokens have no iss.
+        s.jwt.issuer.clear();
     })
     .await;
     assert_eq!(keys.token_key_requests(), 1);
