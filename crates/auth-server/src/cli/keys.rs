@@ -9,7 +9,7 @@ use crate::db::Opening;
 use crate::domain::clock;
 use crate::settings::Settings;
 use crate::signing::store::{self, Retired};
-use crate::signing::{Kek, SigningAlgorithm};
+use crate::signing::SigningAlgorithm;
 use crate::startup::open_store;
 
 #[derive(Debug, Subcommand)]
@@ -75,13 +75,7 @@ pub fn run(command: KeysCommand, settings: &Settings) -> Result<(), CliError> {
             Ok(())
         }
         KeysCommand::Rotate { delay_seconds } => {
-            let kek = settings
-                .jwt
-                .key_encryption_key
-                .as_ref()
-                .map(Kek::from_config)
-                .transpose()
-                .map_err(|e| e.to_string())?;
+            let kek = settings.jwt.kek().map_err(|e| e.to_string())?;
             let delay = delay_seconds.unwrap_or(settings.jwt.rotation_delay_seconds);
             let row = store::rotate(&mut conn, settings.jwt.algorithm, kek.as_ref(), now, delay)
                 .map_err(|e| e.to_string())?;

@@ -59,6 +59,25 @@ pub enum TokenTyp {
     AtJwt,
 }
 
+impl TokenTyp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenTyp::Jwt => "JWT",
+            TokenTyp::AtJwt => "at+jwt",
+        }
+    }
+}
+
+impl JwtSettings {
+    /// `jwt.key_encryption_key`, checked.
+    pub fn kek(&self) -> Result<Option<Kek>, SigningError> {
+        self.key_encryption_key
+            .as_ref()
+            .map(Kek::from_config)
+            .transpose()
+    }
+}
+
 /// Who may read `/oauth/token_key` (Spring's `tokenKeyAccess`). A shared secret is only ever
 /// given to authenticated clients, whatever this says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -105,6 +124,17 @@ pub struct TokenKey {
     pub alg: &'static str,
     /// The public key as PEM, or the shared secret.
     pub value: String,
+}
+
+/// The key that signs at `now` among `keys` (see [`KeyRing::signing_key`]).
+fn signing_key(keys: &[SigningKey], now: i64) -> Result<&SigningKey, SigningError> {
+    let order =
+        |a: &&SigningKey, b: &&SigningKey| (a.signs_from, &a.kid).cmp(&(b.signs_from, &b.kid));
+    keys.iter()
+        .filter(|k| k.signs_at(now))
+        .max_by(order)
+        .or_else(|| keys.iter().filter(|k| k.retired_at.is_none()).min_by(order))
+        .ok_or(SigningError::NoKey)
 }
 
 pub struct KeyRing {
@@ -160,31 +190,16 @@ impl KeyRing {
     /// one that started signing last. When none has (every key still in its delay), the one whose
     /// delay ends first: better a token a slow cache must refetch for than none.
     pub fn signing_key(&self, now: i64) -> Result<SigningKey, SigningError> {
-        let keys = self.keys();
-        keys.iter()
-            .filter(|k| k.signs_at(now))
-            .max_by(|a, b| (a.signs_from, &a.kid).cmp(&(b.signs_from, &b.kid)))
-            .or_else(|| {
-                keys.iter()
-                    .filter(|k| k.retired_at.is_none())
-                    .min_by(|a, b| (a.signs_from, &a.kid).cmp(&(b.signs_from, &b.kid)))
-            })
-            .cloned()
-            .ok_or(SigningError::NoKey)
+        signing_key(&self.keys(), now).cloned()
     }
 
-    /// `claims`, signed with the key of the moment.
+    /// `claims`, signed with the key of the moment (borrowed from the snapshot, not copied).
     pub fn sign(&self, claims: &AccessTokenClaims, now: i64) -> Result<String, SigningError> {
-        let key = self.signing_key(now)?;
+        let keys = self.keys();
+        let key = signing_key(&keys, now)?;
         let mut header = Header::new(key.algorithm.jose());
         header.kid = key.kid.clone();
-        header.typ = Some(
-            match self.typ {
-                TokenTyp::Jwt => "JWT",
-                TokenTyp::AtJwt => "at+jwt",
-            }
-            .to_owned(),
-        );
+        header.typ = Some(self.typ.as_str().to_owned());
         jsonwebtoken::encode(&header, claims, &key.encoding)
             .map_err(|e| SigningError::Key(e.to_string()))
     }
@@ -198,7 +213,8 @@ impl KeyRing {
 
     /// The key legacy Spring resource servers verify with: the one signing now (Spring had one).
     pub fn token_key(&self, now: i64) -> Result<TokenKey, SigningError> {
-        let key = self.signing_key(now)?;
+        let keys = self.keys();
+        let key = signing_key(&keys, now)?;
         let value = match (&key.public_pem, &self.secret) {
             (Some(pem), _) => pem.clone(),
             (None, Some(secret)) => secret.expose_secret().to_owned(),

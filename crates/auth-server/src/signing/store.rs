@@ -55,11 +55,7 @@ pub fn open(
             KeySource::Fixed,
         ));
     }
-    let kek = settings
-        .key_encryption_key
-        .as_ref()
-        .map(Kek::from_config)
-        .transpose()?;
+    let kek = settings.kek()?;
     // Two replicas starting at once on an empty table may each add a key: both are published,
     // and both pick the same one to sign with once they have reread the table.
     if let Some(kid) =

@@ -401,6 +401,25 @@ async fn private_keys_sealed_with_a_kek_need_it_to_start() {
     let rows = auth_server::db::keys::all(&mut app.store.conn().unwrap()).unwrap();
     assert!(rows[0].private_key.starts_with("sealed:v1:"));
     assert!(!rows[0].private_key.contains("PRIVATE KEY"));
+    // Nor can a key be added beside them without the KEK, in clear or under another one.
+    let now = auth_server::domain::clock::now();
+    let mut conn = app.store.conn().unwrap();
+    let clear = keys::rotate(&mut conn, SigningAlgorithm::RS256, None, now, 0);
+    assert!(clear.is_err_and(|e| e.to_string().contains("sealed")));
+    let other = auth_server::signing::Kek::from_config(
+        &base64::engine::general_purpose::STANDARD
+            .encode([8u8; 32])
+            .into(),
+    )
+    .unwrap();
+    assert!(keys::rotate(&mut conn, SigningAlgorithm::RS256, Some(&other), now, 0).is_err());
+    drop(conn);
+    assert_eq!(
+        auth_server::db::keys::all(&mut app.store.conn().unwrap())
+            .unwrap()
+            .len(),
+        1
+    );
 
     let mut without = app.settings.clone();
     without.jwt.key_encryption_key = None;

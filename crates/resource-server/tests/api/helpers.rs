@@ -136,3 +136,15 @@ pub async fn stub(status: u16, body: impl Into<String>, delay: Duration) -> Stub
         handle,
     }
 }
+
+/// RFC 6750 §3.1: 403 `insufficient_scope`, in the body and in the challenge.
+pub fn assert_insufficient_scope(answer: &Answer) {
+    answer.assert_error(
+        403,
+        "insufficient_scope",
+        "Insufficient scope for this resource",
+    );
+    assert!(answer
+        .header("www-authenticate")
+        .contains(r#"error="insufficient_scope""#));
+}

@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use resource_server::settings::{Settings, ValidationMode};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_auth, spawn_resource, ResourceServer};
+use crate::helpers::{assert_insufficient_scope, spawn_auth, spawn_resource, ResourceServer};
 use crate::key_server::{b64, claims, now, KeyServer, SigningKey};
 
 /// Nothing listens there: a JWT-mode server must never ask it.
@@ -182,14 +182,7 @@ async fn audience_and_scope_are_the_guards_as_with_introspection() {
     })
     .await;
     let answer = writer.hi(&key.sign(&claims(json!({"scope": "app"})))).await;
-    answer.assert_error(
-        403,
-        "insufficient_scope",
-        "Insufficient scope for this resource",
-    );
-    assert!(answer
-        .header("www-authenticate")
-        .contains(r#"error="insufficient_scope""#));
+    assert_insufficient_scope(&answer);
     let legacy_array = key.sign(&claims(json!({"scope": ["app", "write"]})));
     assert_eq!(writer.hi(&legacy_array).await.status, 200);
 }

@@ -1,6 +1,6 @@
 //! The issue's four curl lines, and the RFC 6750 answers around them.
 
-use crate::helpers::{spawn_auth, spawn_resource};
+use crate::helpers::{assert_insufficient_scope, spawn_auth, spawn_resource};
 
 fn check_token(auth: &test_support::TestApp) -> String {
     format!("{}/oauth/check_token", auth.address)
@@ -131,14 +131,7 @@ async fn a_required_scope_is_enforced_with_403() {
     })
     .await;
     let answer = resource.hi(&auth.client_token("dev", "11").await).await;
-    answer.assert_error(
-        403,
-        "insufficient_scope",
-        "Insufficient scope for this resource",
-    );
-    assert!(answer
-        .header("www-authenticate")
-        .contains(r#"error="insufficient_scope""#));
+    assert_insufficient_scope(&answer);
 }
 
 /// Oversized requests are refused before a token is looked at: no introspection call is spent on
