@@ -30,6 +30,21 @@ pub struct Settings {
     pub resource: ResourceSettings,
     pub brute_force: BruteForceSettings,
     pub purge: PurgeSettings,
+    pub discovery: DiscoverySettings,
+}
+
+/// What the metadata document (RFC 8414) says beyond what the server knows of itself.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DiscoverySettings {
+    /// `service_documentation`: where this deployment documents its endpoints for developers
+    /// (empty: not published).
+    pub service_documentation: String,
+}
+
+impl DiscoverySettings {
+    pub fn service_documentation(&self) -> Option<String> {
+        Some(self.service_documentation.clone()).filter(|url| !url.is_empty())
+    }
 }
 
 /// docs/security.md, item 17: password guessing at the login form and the password grant.
@@ -191,6 +206,13 @@ impl Settings {
                 }),
                 "server.issuer",
                 "must be an absolute http:// or https:// URL with no query or fragment",
+            )?;
+        }
+        if let Some(url) = self.discovery.service_documentation() {
+            check(
+                url::Url::parse(&url).is_ok_and(|url| matches!(url.scheme(), "http" | "https")),
+                "discovery.service_documentation",
+                "must be an absolute http:// or https:// URL",
             )?;
         }
         check(

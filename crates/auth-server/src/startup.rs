@@ -21,12 +21,14 @@ use crate::accounts::{ClientAuthenticator, ClientDirectory, Passwords, UserAuthe
 use crate::authority::Authority;
 use crate::authorization_endpoint::{AuthorizationEndpoint, AuthorizePolicy};
 use crate::db::{Opening, Storage, StorageThreads, Store, StoreError};
+use crate::discovery::Discovery;
 use crate::domain::clock;
 use crate::domain::sign_in_throttle::SignInThrottle;
 use crate::http::{self, RequestSettings};
 use crate::introspection::{Introspection, IntrospectionPolicy, LocalValidator};
 use crate::issuing::Issuer;
 use crate::key_publication::KeyPublication;
+use crate::revocation::Revocation;
 use crate::settings::Settings;
 use crate::signing::{self, KeyRing, SigningError};
 use crate::token_endpoint::TokenEndpoint;
@@ -94,6 +96,7 @@ struct Services {
     tokens: web::Data<TokenEndpoint>,
     authorization: web::Data<AuthorizationEndpoint>,
     introspection: web::Data<Introspection>,
+    revocation: web::Data<Revocation>,
     keys: web::Data<KeyPublication>,
     /// The auth server guards its own /hi and /me with tokens from its own store.
     guard: web::Data<Guard>,
@@ -139,6 +142,7 @@ impl Services {
                 settings.resource.required_scope.clone(),
             )),
             tokens: web::Data::new(TokenEndpoint::new(authority.clone())),
+            revocation: web::Data::new(Revocation::new(authority.clone())),
             introspection: web::Data::new(Introspection::new(
                 authority.clone(),
                 introspection_policy(settings),
@@ -202,6 +206,17 @@ impl Application {
             max_bytes: settings.security.max_body_bytes,
             deadline: Duration::from_millis(settings.server.body_timeout_ms),
         });
+        let discovery = web::Data::new(Discovery::new(
+            storage.clone(),
+            keys.clone(),
+            settings.security.pkce_plain_allowed,
+            settings.discovery.service_documentation(),
+        ));
+        let issuer_path = settings
+            .server
+            .issuer
+            .as_deref()
+            .and_then(crate::discovery::well_known_path);
         let session_key = session_key(&settings);
         let secure_cookies = settings
             .session
@@ -220,12 +235,15 @@ impl Application {
                 .app_data(services.tokens.clone())
                 .app_data(services.authorization.clone())
                 .app_data(services.introspection.clone())
+                .app_data(services.revocation.clone())
                 .app_data(services.keys.clone())
                 .app_data(requests.clone())
                 .app_data(bodies.clone())
                 .app_data(health.clone())
                 .app_data(services.guard.clone())
+                .app_data(discovery.clone())
                 .configure(http::routes)
+                .configure(|cfg| http::discovery(cfg, issuer_path.as_deref()))
                 .configure(|cfg| http::pages(cfg, &session_key, secure_cookies))
                 .default_service(web::to(http::not_found))
         });

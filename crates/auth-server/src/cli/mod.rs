@@ -2,6 +2,7 @@
 
 mod clients;
 mod keys;
+mod tokens;
 mod users;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -50,6 +51,9 @@ pub enum Command {
     /// Manage the JWT signing keys (the oauth_signing_key table).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Revoke tokens in bulk (one token: POST /oauth2/revoke).
+    #[command(subcommand)]
+    Token(tokens::TokenCommand),
 }
 
 /// Why a command failed; printed as it is.
@@ -118,6 +122,7 @@ pub fn run(command: Command, settings: Settings) -> Result<(), CliError> {
         Command::Client(command) => clients::run(command, &settings),
         Command::User(command) => users::run(command, &settings),
         Command::Keys(command) => keys::run(command, &settings),
+        Command::Token(command) => tokens::run(command, &settings),
     }
 }
 

@@ -35,6 +35,11 @@ pub fn revoke_family(
     Ok(tokens + refresh_tokens)
 }
 
+/// Deletes one access token (RFC 7009: revoking an access token leaves its grant alone).
+pub fn revoke_access_token(conn: &mut DbConnection, token_id: &str) -> Result<bool, StoreError> {
+    Ok(diesel::delete(access::table.find(token_id)).execute(conn)? > 0)
+}
+
 /// Whose grants to end.
 #[derive(Debug, Clone, Copy)]
 pub enum Holder<'a> {

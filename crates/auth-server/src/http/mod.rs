@@ -3,12 +3,14 @@
 mod authorize;
 mod body;
 mod client_address;
+mod discovery;
 mod fallback;
 mod health;
 mod introspect;
 mod keys;
 mod login;
 mod pages;
+mod revoke;
 mod session;
 mod token;
 
@@ -73,6 +75,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .default_service(web::to(fallback::only_post)),
         );
     }
+    for path in ["/oauth2/revoke", "/oauth/revoke"] {
+        cfg.service(
+            web::resource(path)
+                .route(web::post().to(revoke::revoke))
+                .default_service(web::to(fallback::only_post)),
+        );
+    }
     cfg.service(
         web::resource("/oauth/check_token")
             .route(web::post().to(introspect::check_token))
@@ -99,6 +108,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(health::health))
             .default_service(web::to(fallback::only_get)),
     );
+}
+
+/// The metadata document at its RFC 8414 location, at the same location under the issuer's path
+/// when it has one (`issuer_path`: `/.well-known/oauth-authorization-server/tenant`), and at the
+/// OpenID Connect location.
+pub fn discovery(cfg: &mut web::ServiceConfig, issuer_path: Option<&str>) {
+    let paths = [
+        Some(crate::discovery::WELL_KNOWN),
+        issuer_path,
+        Some(crate::discovery::OPENID_WELL_KNOWN),
+    ];
+    for path in paths.into_iter().flatten() {
+        cfg.service(
+            web::resource(path)
+                .route(web::get().to(discovery::metadata))
+                .default_service(web::to(fallback::only_get)),
+        );
+    }
 }
 
 pub use fallback::not_found;

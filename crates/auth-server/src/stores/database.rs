@@ -48,6 +48,12 @@ impl TokenStore for Storage {
             .await
     }
 
+    async fn revoke_access_token(&self, token_id: &str) -> Result<bool, StoreError> {
+        let token_id = token_id.to_owned();
+        self.write(move |conn| revocation::revoke_access_token(conn, &token_id))
+            .await
+    }
+
     async fn revoke_family(&self, family_id: &str) -> Result<usize, StoreError> {
         let family_id = family_id.to_owned();
         self.write(move |conn| revocation::revoke_family(conn, &family_id, clock::now()))

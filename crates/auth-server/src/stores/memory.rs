@@ -139,6 +139,10 @@ impl TokenStore for MemoryStore {
         Ok(State::find(&self.state().refresh, value).cloned())
     }
 
+    async fn revoke_access_token(&self, token_id: &str) -> Result<bool, StoreError> {
+        Ok(self.state().access.remove(token_id).is_some())
+    }
+
     async fn revoke_family(&self, family_id: &str) -> Result<usize, StoreError> {
         let mut state = self.state();
         state.families.insert(family_id.to_owned(), true);

@@ -53,6 +53,13 @@ pub trait TokenStore: Send + Sync + 'static {
         value: &str,
     ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send;
 
+    /// Deletes one access token by its stored key (`AccessTokenRecord::token_id`); whether it was
+    /// there.
+    fn revoke_access_token(
+        &self,
+        token_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Revokes every token of a grant; how many went.
     fn revoke_family(
         &self,

@@ -491,3 +491,51 @@ async fn signing_keys_are_rotated_and_retired_and_clients_switched_to_jwt_from_t
     assert_eq!(jwt.split('.').count(), 3, "{jwt}");
     fails(&url, &update("dev", "paseto"), 2, "invalid value 'paseto'");
 }
+
+/// The day of a breach: every grant of a user, then of a client, revoked at once.
+#[on_both_backends]
+async fn token_revoke_ends_every_grant_of_a_user_or_a_client(backend: Backend) {
+    let Some((db, url)) = TestDb::create(backend) else {
+        return;
+    };
+    let app = start(db, test_settings(&url)).await;
+    let active = |token: String| {
+        let app = &app;
+        async move { app.introspect(&[("token", &token)]).await.json()["active"] == true }
+    };
+    let user = app.password_grant().await;
+    let another_grant = app.user_token().await;
+    let machine = app.client_token("dev", "11").await;
+    let revoked = ok(&url, &["token", "revoke", "--username", "admin"]);
+    assert!(
+        revoked.contains("revoked 2 grants of user admin"),
+        "{revoked}"
+    );
+    assert!(!active(user.field("access_token")).await);
+    assert!(!active(user.field("refresh_token")).await);
+    assert!(!active(another_grant).await);
+    assert!(
+        active(machine.clone()).await,
+        "the client's own token is not the user's"
+    );
+    let revoked = ok(&url, &["token", "revoke", "--client-id", "dev"]);
+    assert!(
+        revoked.contains("revoked 1 grants of client dev"),
+        "{revoked}"
+    );
+    assert!(!active(machine).await);
+    fails(&url, &["token", "revoke"], 2, "--client-id");
+    fails(
+        &url,
+        &[
+            "token",
+            "revoke",
+            "--client-id",
+            "dev",
+            "--username",
+            "admin",
+        ],
+        2,
+        "cannot be used with",
+    );
+}
