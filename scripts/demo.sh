@@ -184,6 +184,34 @@ readme_end
 call "check_token of an unknown token" 400 -u resource:resource-secret -d "token=no-such-token" "$AUTH/oauth/check_token"
 expect_error invalid_token "Token was not recognised"
 
+readme_begin "Discovery and revocation" \
+    "Clients and resource servers find every endpoint in the issuer's metadata (RFC 8414; also at \`/.well-known/openid-configuration\`). A client revokes a token it no longer needs (RFC 7009): a refresh token ends its whole grant, and the answer is 200 whatever the token was:"
+call "the metadata (RFC 8414)" 200 "$AUTH/.well-known/oauth-authorization-server"
+ISSUER=$(json issuer)
+expect revocation_endpoint "$(json revocation_endpoint)" "$ISSUER/oauth2/revoke"
+expect jwks_uri "$(json jwks_uri)" "$ISSUER/oauth2/jwks"
+call "a new grant" 200 -u dev:11 -d "grant_type=password&username=admin&password=123456" "$AUTH/oauth/token"
+expect_token true
+REVOKED_ACCESS=$(json access_token)
+REVOKED_REFRESH=$(json refresh_token)
+call "revoke the refresh token" 200 -u dev:11 -d "token=$REVOKED_REFRESH&token_type_hint=refresh_token" "$AUTH/oauth2/revoke"
+expect body "$BODY" ""
+call "its access token went with it" 200 -u resource:resource-secret -d "token=$REVOKED_ACCESS" "$AUTH/oauth2/introspect"
+expect body "$BODY" '{"active":false}'
+if ! $jwt; then
+    call "/hi refuses it" 401 -H "Authorization: Bearer $REVOKED_ACCESS" "$RESOURCE/hi?name=1111"
+    expect_error invalid_token "Invalid access token"
+fi
+call "the refresh token is refused" 400 -u dev:11 -d "grant_type=refresh_token&refresh_token=$REVOKED_REFRESH" "$AUTH/oauth/token"
+expect_error invalid_grant "Invalid refresh token"
+readme_end
+if $jwt; then
+    # The revocation bound of JWTs (docs/jwt.md): the auth server refuses a revoked JWT at once, a
+    # resource server verifying it alone only when it expires.
+    call "the auth server's /hi refuses the revoked JWT" 401 -H "Authorization: Bearer $REVOKED_ACCESS" "$AUTH/hi?name=1111"
+    call "a JWT-mode resource server accepts it until it expires" 200 -H "Authorization: Bearer $REVOKED_ACCESS" "$RESOURCE/hi?name=1111"
+fi
+
 AUTHORIZE="$AUTH/oauth/authorize?response_type=code&client_id=dev&redirect_uri=http://www.baidu.com&state=xyz"
 readme_begin "Signing in: the authorization code flow" \
     "What a browser does, with curl and a cookie jar: the user signs in, approves, and the browser lands on the client's redirect URI with a code, which the client exchanges for tokens within 5 minutes. (In a browser, open the first URL and sign in as \`admin\` / \`123456\`; the screenshots are in docs/endpoints.md.)"

@@ -104,7 +104,8 @@ describe() {
         *) parts+=("$BODY") ;;
     esac
     for part in "${parts[@]}"; do joined+="${joined:+, }$part"; done
-    echo "$joined"
+    # A 200 with nothing in it (a revocation) still says something on the page.
+    echo "${joined:-HTTP 200, empty body}"
 }
 
 header() { echo "$HEADERS" | sed -n "s/^$1: //Ip" | head -1; }

@@ -31,12 +31,21 @@ impl Health {
             "introspection_calls": introspection.map_or(0, |v| v.client().calls()),
             "cached_tokens": introspection.map_or(0, CachingValidator::cached_tokens),
         });
+        // Where a discovered endpoint is, or that it is not yet known (every token that needs it
+        // is answered 503 meanwhile).
+        let discovery = introspection.and_then(|v| v.client().discovery());
+        if let (Some(discovery), Some(fields)) = (discovery, report.as_object_mut()) {
+            fields.insert("introspection_discovery".into(), discovery.report());
+        }
         if let (Some(jwt), Some(fields)) = (&self.jwt, report.as_object_mut()) {
             // 0 keys means every JWT is answered 503; fetches tell whether the refetch on unknown
             // keys is being provoked.
             fields.insert("jwt_keys".into(), jwt.keys().key_count().into());
             fields.insert("jwks_fetches".into(), jwt.keys().fetches().into());
             fields.insert("jwt_cached_tokens".into(), jwt.cached_tokens().into());
+            if let Some(discovery) = jwt.keys().source().discovery() {
+                fields.insert("jwt_discovery".into(), discovery.report());
+            }
         }
         report
     }

@@ -7,6 +7,8 @@ use serde::Deserialize;
 use shared::serving::ServerSettings;
 use shared::settings::{check, load, Layers};
 
+use crate::discovery::Issuer;
+
 pub const DEFAULTS_TOML: &str = include_str!("../../../config/resource-server.toml");
 
 #[derive(Debug, Clone, Deserialize)]
@@ -49,13 +51,15 @@ pub struct ValidationSettings {
 /// authorization server (timeout, private CA, client credentials) is `introspection`'s.
 #[derive(Debug, Clone, Deserialize)]
 pub struct JwtSettings {
-    /// RFC 7517 JWK set, e.g. the auth server's `/oauth2/jwks`.
+    /// RFC 7517 JWK set, e.g. the auth server's `/oauth2/jwks`. Empty, with `key_url` and `secret`
+    /// empty too: the `jwks_uri` of `issuer`'s metadata.
     pub jwks_url: String,
     /// Spring's legacy `/oauth/token_key`: one key, `{"alg": …, "value": …}`.
     pub key_url: String,
     /// A shared HS256 secret, for legacy symmetric setups.
     pub secret: SecretString,
-    /// When not empty, `iss` must be present and equal to it.
+    /// When not empty, `iss` must be present and equal to it; and when no key source is set, the
+    /// issuer whose metadata names the JWK set.
     pub issuer: String,
     /// Clock skew allowed on `exp` and `nbf`.
     pub leeway_seconds: u64,
@@ -67,18 +71,19 @@ pub struct JwtSettings {
     pub token_cache_capacity: u64,
 }
 
-/// Where the keys that sign JWTs come from: exactly one of `jwt.jwks_url`, `jwt.key_url` and
-/// `jwt.secret` is set.
+/// Where the keys that sign JWTs come from: at most one of `jwt.jwks_url`, `jwt.key_url` and
+/// `jwt.secret` is set; none, and the JWK set is the one `jwt.issuer`'s metadata names.
 #[derive(Debug, Clone)]
 pub enum KeySourceSettings {
     Jwks { url: String },
     TokenKey { url: String },
     Secret(SecretString),
+    Discovered { issuer: Issuer },
 }
 
 impl JwtSettings {
-    /// The one key source configured. `jwks_url` has a default, so using `key_url` or `secret`
-    /// means setting `jwks_url` to "": a value set and silently ignored would be worse.
+    /// The one key source configured. Two set is an error: a value set and silently ignored would
+    /// be worse.
     pub fn key_source(&self) -> Result<KeySourceSettings, String> {
         let secret = self.secret.expose_secret();
         let set: Vec<&str> = [
@@ -97,10 +102,20 @@ impl JwtSettings {
                 url: self.key_url.clone(),
             }),
             ["jwt.secret"] => Ok(KeySourceSettings::Secret(self.secret.clone())),
-            [] => Err("configuration: set one of jwt.jwks_url, jwt.key_url or jwt.secret".into()),
+            [] if self.issuer.is_empty() => Err("configuration: set jwt.issuer (the JWK set is \
+                 then discovered from its metadata) or one of jwt.jwks_url, jwt.key_url or \
+                 jwt.secret"
+                .into()),
+            [] => Ok(KeySourceSettings::Discovered {
+                issuer: Issuer::parse(&self.issuer).map_err(|e| {
+                    format!(
+                        "configuration: jwt.issuer {e} (the JWK set is discovered from its \
+                         metadata, as none of jwt.jwks_url, jwt.key_url or jwt.secret is set)"
+                    )
+                })?,
+            }),
             several => Err(format!(
-                "configuration: {} are set; set only one (jwt.jwks_url has a default: set it \
-                 to \"\" to use jwt.key_url or jwt.secret)",
+                "configuration: {} are set; set only one",
                 several.join(" and ")
             )),
         }
@@ -122,8 +137,13 @@ pub enum Protocol {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct IntrospectionSettings {
+    /// Empty, with `issuer` empty too: [`DEFAULT_INTROSPECTION_URL`].
     pub url: String,
+    /// Not read when the endpoint is discovered from `issuer`: RFC 8414's
+    /// `introspection_endpoint` is RFC 7662 by definition.
     pub protocol: Protocol,
+    /// When set, the endpoint is the `introspection_endpoint` of this issuer's metadata.
+    pub issuer: String,
     pub client_id: String,
     pub client_secret: SecretString,
     pub timeout_ms: u64,
@@ -133,6 +153,50 @@ pub struct IntrospectionSettings {
     /// PEM file of the CA that signed the auth server's certificate, for private CAs; public
     /// certificates are checked against the bundled web roots.
     pub ca_file: Option<std::path::PathBuf>,
+}
+
+/// Where tokens are introspected when neither `introspection.url` nor `introspection.issuer` is
+/// set: the auth server's Spring endpoint on its default port, as before the issuer could be set.
+pub const DEFAULT_INTROSPECTION_URL: &str = "http://127.0.0.1:8081/oauth/check_token";
+
+/// Where tokens are introspected, and how they are asked about.
+#[derive(Debug, Clone)]
+pub enum IntrospectionEndpointSettings {
+    Url {
+        url: String,
+        protocol: Protocol,
+    },
+    /// RFC 7662 at the issuer's `introspection_endpoint`.
+    Discovered {
+        issuer: Issuer,
+    },
+}
+
+impl IntrospectionSettings {
+    /// At most one of `introspection.url` and `introspection.issuer` is set: a URL set and silently
+    /// ignored in favour of a discovered one would be worse than an error.
+    pub fn endpoint(&self) -> Result<IntrospectionEndpointSettings, String> {
+        match (self.url.is_empty(), self.issuer.is_empty()) {
+            (false, false) => Err(
+                "configuration: introspection.issuer and introspection.url are \
+                 set; set only one (with introspection.issuer the endpoint is discovered from its \
+                 metadata)"
+                    .into(),
+            ),
+            (true, false) => Ok(IntrospectionEndpointSettings::Discovered {
+                issuer: Issuer::parse(&self.issuer)
+                    .map_err(|e| format!("configuration: introspection.issuer {e}"))?,
+            }),
+            (url_empty, true) => Ok(IntrospectionEndpointSettings::Url {
+                url: if url_empty {
+                    DEFAULT_INTROSPECTION_URL.to_owned()
+                } else {
+                    self.url.clone()
+                },
+                protocol: self.protocol,
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -167,12 +231,15 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), String> {
-        check(
-            self.introspection.url.starts_with("http://")
-                || self.introspection.url.starts_with("https://"),
-            "introspection.url",
-            "must be an http:// or https:// URL",
-        )?;
+        if self.validation.mode.uses_introspection() {
+            if let IntrospectionEndpointSettings::Url { url, .. } = self.introspection.endpoint()? {
+                check(
+                    url.starts_with("http://") || url.starts_with("https://"),
+                    "introspection.url",
+                    "must be an http:// or https:// URL",
+                )?;
+            }
+        }
         check(
             self.introspection.timeout_ms >= 1,
             "introspection.timeout_ms",
@@ -199,7 +266,9 @@ impl Settings {
         let (key, url) = match jwt.key_source()? {
             KeySourceSettings::Jwks { url } => ("jwt.jwks_url", url),
             KeySourceSettings::TokenKey { url } => ("jwt.key_url", url),
-            KeySourceSettings::Secret(_) => ("", String::new()),
+            KeySourceSettings::Secret(_) | KeySourceSettings::Discovered { .. } => {
+                ("", String::new())
+            }
         };
         if !key.is_empty() {
             check(
@@ -248,7 +317,8 @@ mod tests {
         assert_eq!(settings.introspection.protocol, Protocol::CheckToken);
         assert_eq!(settings.resource.id, "hi");
         assert_eq!(settings.validation.mode, ValidationMode::Introspection);
-        assert_eq!(settings.jwt.jwks_url, "http://localhost:8081/oauth2/jwks");
+        assert_eq!(settings.jwt.jwks_url, "");
+        assert_eq!(settings.jwt.issuer, "http://localhost:8081");
         assert_eq!(settings.jwt.leeway_seconds, 30);
         assert_eq!(settings.jwt.refetch_min_interval_ms, 5000);
         assert_eq!(settings.jwt.cache_seconds, 300);
@@ -263,25 +333,99 @@ mod tests {
     }
 
     #[test]
-    fn exactly_one_key_source_is_accepted() {
-        assert!(in_jwt_mode(|_| {}).is_ok());
-        let both = in_jwt_mode(|jwt| jwt.key_url = "http://a/oauth/token_key".into()).unwrap_err();
+    fn at_most_one_key_source_is_accepted() {
+        for configure in [
+            |jwt: &mut JwtSettings| jwt.jwks_url = "http://a/oauth2/jwks".into(),
+            |jwt: &mut JwtSettings| jwt.key_url = "http://a/oauth/token_key".into(),
+            |jwt: &mut JwtSettings| jwt.secret = "s3cret".to_owned().into(),
+        ] {
+            assert!(in_jwt_mode(configure).is_ok());
+        }
+        let both = in_jwt_mode(|jwt| {
+            jwt.jwks_url = "http://a/oauth2/jwks".into();
+            jwt.key_url = "http://a/oauth/token_key".into();
+        })
+        .unwrap_err();
         assert!(
             both.contains("jwt.jwks_url and jwt.key_url are set; set only one"),
             "{both}"
         );
+    }
+
+    #[test]
+    fn without_a_key_source_the_jwk_set_is_discovered_from_the_issuer() {
+        let mut jwt = Settings::defaults().jwt;
+        match jwt.key_source() {
+            Ok(KeySourceSettings::Discovered { issuer }) => {
+                assert_eq!(issuer.as_str(), "http://localhost:8081")
+            }
+            other => panic!("{other:?}"),
+        }
+        jwt.jwks_url = "http://a/oauth2/jwks".into();
+        assert!(matches!(
+            jwt.key_source(),
+            Ok(KeySourceSettings::Jwks { .. })
+        ));
+
+        let none = in_jwt_mode(|jwt| jwt.issuer.clear()).unwrap_err();
+        assert!(none.contains("set jwt.issuer"), "{none}");
+        for bad in [
+            "localhost:8081",
+            "https://a.example?tenant=1",
+            "https://a.example#x",
+        ] {
+            let error = in_jwt_mode(|jwt| jwt.issuer = bad.into()).unwrap_err();
+            assert!(
+                error.starts_with("configuration: jwt.issuer must be"),
+                "{error}"
+            );
+        }
+        // Only discovery needs a URL: with a key source, the issuer is only compared with iss.
         assert!(in_jwt_mode(|jwt| {
-            jwt.jwks_url.clear();
-            jwt.key_url = "http://a/oauth/token_key".into();
+            jwt.issuer = "legacy-issuer".into();
+            jwt.jwks_url = "http://a/oauth2/jwks".into();
         })
         .is_ok());
-        assert!(in_jwt_mode(|jwt| {
-            jwt.jwks_url.clear();
-            jwt.secret = "s3cret".to_owned().into();
-        })
-        .is_ok());
-        let none = in_jwt_mode(|jwt| jwt.jwks_url.clear()).unwrap_err();
-        assert!(none.contains("set one of"), "{none}");
+    }
+
+    fn in_introspection_mode(configure: impl FnOnce(&mut IntrospectionSettings)) -> Settings {
+        let mut settings = Settings::defaults();
+        configure(&mut settings.introspection);
+        settings
+    }
+
+    #[test]
+    fn the_introspection_endpoint_is_a_url_or_discovered_from_an_issuer_not_both() {
+        let default = in_introspection_mode(|_| {});
+        match default.introspection.endpoint() {
+            Ok(IntrospectionEndpointSettings::Url { url, protocol }) => {
+                assert_eq!(url, DEFAULT_INTROSPECTION_URL);
+                assert_eq!(protocol, Protocol::CheckToken);
+            }
+            other => panic!("{other:?}"),
+        }
+        let discovered = in_introspection_mode(|i| i.issuer = "https://a.example/t1".into());
+        assert!(discovered.validate().is_ok());
+        assert!(matches!(
+            discovered.introspection.endpoint(),
+            Ok(IntrospectionEndpointSettings::Discovered { .. })
+        ));
+        let both = in_introspection_mode(|i| {
+            i.issuer = "https://a.example".into();
+            i.url = "https://a.example/oauth2/introspect".into();
+        });
+        let error = both.validate().unwrap_err();
+        assert!(
+            error.contains("introspection.issuer and introspection.url are set; set only one"),
+            "{error}"
+        );
+        let error = in_introspection_mode(|i| i.issuer = "a.example".into())
+            .validate()
+            .unwrap_err();
+        assert!(
+            error.starts_with("configuration: introspection.issuer must be"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -14,8 +14,7 @@ use shared::serving::{self, ListenError};
 use shared::{ApiError, ErrorCode};
 
 use crate::health::{health, Health};
-use crate::http_client::ClientSetupError;
-use crate::introspection::{CachingValidator, IntrospectionClient};
+use crate::introspection::{CachingValidator, IntrospectionClient, IntrospectionSetupError};
 use crate::jwt::{JwtValidator, KeyCache, KeySource, KeySourceError, Rules};
 use crate::mixed::MixedValidator;
 use crate::settings::{Settings, ValidationMode};
@@ -24,7 +23,7 @@ use crate::settings::{Settings, ValidationMode};
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
-    Introspection(#[from] ClientSetupError),
+    Introspection(#[from] IntrospectionSetupError),
     #[error(transparent)]
     JwtKeys(#[from] KeySourceError),
     #[error(transparent)]
@@ -45,13 +44,15 @@ fn introspection(
     background: &Background,
 ) -> Result<Arc<CachingValidator>, StartupError> {
     let client = Arc::new(IntrospectionClient::new(&settings.introspection)?);
+    client.discover_on(background);
     let validator = Arc::new(CachingValidator::new(client, &settings.introspection));
     validator.maintain_on(background);
     Ok(validator)
 }
 
-/// The key set is fetched in the background from the start, so the first JWT seldom waits for
-/// it; the server starts even while the auth server is down (JWTs are 503 until it is back).
+/// The key set (and its location, when discovered) is fetched in the background from the start,
+/// so the first JWT seldom waits for it; the server starts even while the auth server is down
+/// (JWTs are 503 until it is back).
 fn jwt(settings: &Settings, background: &Background) -> Result<Arc<JwtValidator>, StartupError> {
     let jwt = &settings.jwt;
     let keys = Arc::new(KeyCache::new(
@@ -109,20 +110,20 @@ fn validators(
 }
 
 /// Where tokens are validated, for the start-up log.
-fn validated_by(settings: &Settings, health: &Health) -> String {
-    let introspecting = format!(
-        "introspecting at {} ({:?})",
-        settings.introspection.url, settings.introspection.protocol
-    );
+fn validated_by(health: &Health) -> String {
     let verifying = health
         .jwt
         .as_ref()
         .map(|jwt| format!("verifying JWTs with {}", jwt.keys().source().describe()));
-    match (&health.introspection, verifying) {
-        (Some(_), Some(verifying)) => format!("{verifying}, {introspecting}"),
-        (None, Some(verifying)) => verifying,
-        _ => introspecting,
-    }
+    let introspecting = health
+        .introspection
+        .as_ref()
+        .map(|introspection| introspection.client().describe());
+    [verifying, introspecting]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn not_found() -> HttpResponse {
@@ -133,7 +134,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let background = Background::new();
         let (validator, health_state) = validators(&settings, &background)?;
-        let validated_by = validated_by(&settings, &health_state);
+        let validated_by = validated_by(&health_state);
         let guard = web::Data::new(Guard::new(
             validator,
             &settings.resource.id,

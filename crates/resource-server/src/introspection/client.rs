@@ -1,20 +1,41 @@
-//! One introspection call: HTTP Basic as the configured client, `token=…` in a form body.
+//! One introspection call: HTTP Basic as the configured client, `token=…` in a form body, to the
+//! configured endpoint or the one discovered from the issuer's metadata.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
+use shared::background::Background;
 use shared::guard::TokenClaims;
 use shared::{ApiError, CheckTokenResponse, ErrorBody, ErrorCode, IntrospectionResponse, Scope};
 
+use crate::discovery::{DiscoveredEndpoint, Field};
 use crate::http_client::{self, ClientSetupError};
-use crate::settings::{IntrospectionSettings, Protocol};
+use crate::settings::{IntrospectionEndpointSettings, IntrospectionSettings, Protocol};
+
+/// The introspection client cannot be set up from the settings.
+#[derive(Debug, thiserror::Error)]
+pub enum IntrospectionSetupError {
+    #[error(transparent)]
+    Client(#[from] ClientSetupError),
+    #[error("{0}")]
+    Settings(String),
+}
+
+enum Endpoint {
+    Configured {
+        url: String,
+        protocol: Protocol,
+    },
+    /// RFC 7662 by definition: RFC 8414 has no member for Spring's check_token.
+    Discovered(Arc<DiscoveredEndpoint>),
+}
 
 pub struct IntrospectionClient {
     http: reqwest::Client,
-    url: String,
-    protocol: Protocol,
+    endpoint: Endpoint,
     client_id: String,
     client_secret: SecretString,
     calls: AtomicU64,
@@ -37,16 +58,33 @@ fn unavailable(cause: impl std::fmt::Display) -> ApiError {
 }
 
 impl IntrospectionClient {
-    pub fn new(settings: &IntrospectionSettings) -> Result<Self, ClientSetupError> {
-        let http = http_client::build(
-            &settings.url,
-            Duration::from_millis(settings.timeout_ms),
-            settings.ca_file.as_deref(),
-        )?;
+    pub fn new(settings: &IntrospectionSettings) -> Result<Self, IntrospectionSetupError> {
+        let client = |url: &str| {
+            http_client::build(
+                url,
+                Duration::from_millis(settings.timeout_ms),
+                settings.ca_file.as_deref(),
+            )
+        };
+        let (http, endpoint) = match settings
+            .endpoint()
+            .map_err(IntrospectionSetupError::Settings)?
+        {
+            IntrospectionEndpointSettings::Url { url, protocol } => {
+                (client(&url)?, Endpoint::Configured { url, protocol })
+            }
+            // One client for the metadata and the introspection, https-only when the issuer is:
+            // the metadata of an https issuer may name only https endpoints.
+            IntrospectionEndpointSettings::Discovered { issuer } => {
+                let http = client(issuer.as_str())?;
+                let endpoint =
+                    DiscoveredEndpoint::new(issuer, Field::IntrospectionEndpoint, http.clone());
+                (http, Endpoint::Discovered(Arc::new(endpoint)))
+            }
+        };
         Ok(Self {
             http,
-            url: settings.url.clone(),
-            protocol: settings.protocol,
+            endpoint,
             client_id: settings.client_id.clone(),
             client_secret: settings.client_secret.clone(),
             calls: AtomicU64::new(0),
@@ -58,29 +96,63 @@ impl IntrospectionClient {
         self.calls.load(Ordering::Relaxed)
     }
 
-    /// What the authorization server says of `token`. `Err`: it could not be asked, or answered
-    /// something unusable; the caller fails closed.
+    /// The discovery of the endpoint, when it is discovered.
+    pub fn discovery(&self) -> Option<&Arc<DiscoveredEndpoint>> {
+        match &self.endpoint {
+            Endpoint::Discovered(endpoint) => Some(endpoint),
+            Endpoint::Configured { .. } => None,
+        }
+    }
+
+    /// Discovers the endpoint in the background from the start, so that it is known before the
+    /// first token needs it, and keeps trying while the authorization server cannot tell.
+    pub fn discover_on(&self, background: &Background) {
+        if let Some(endpoint) = self.discovery() {
+            endpoint.keep_trying_on(background, "introspection-discovery");
+        }
+    }
+
+    /// Where tokens are introspected, for logs.
+    pub fn describe(&self) -> String {
+        match &self.endpoint {
+            Endpoint::Configured { url, protocol } => {
+                format!("introspecting at {url} ({protocol:?})")
+            }
+            Endpoint::Discovered(endpoint) => {
+                format!("introspecting (Rfc7662) at {}", endpoint.describe())
+            }
+        }
+    }
+
+    /// What the authorization server says of `token`. `Err`: it could not be asked (the endpoint
+    /// is not discovered yet, say), or answered something unusable; the caller fails closed.
     pub async fn introspect(&self, token: &str) -> Result<Verdict, ApiError> {
+        let (url, protocol) = match &self.endpoint {
+            Endpoint::Configured { url, protocol } => (url.as_str(), *protocol),
+            Endpoint::Discovered(endpoint) => (
+                endpoint.url().await.map_err(unavailable)?.as_str(),
+                Protocol::Rfc7662,
+            ),
+        };
         self.calls.fetch_add(1, Ordering::Relaxed);
         let response = self
             .http
-            .post(&self.url)
+            .post(url)
             .basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))
             // Only access tokens may pass; an RFC 7662 server may search other kinds too.
             .form(&[("token", token), ("token_type_hint", "access_token")])
             .send()
             .await
-            .map_err(|e| unavailable(format!("introspection at {}: {e}", self.url)))?;
+            .map_err(|e| unavailable(format!("introspection at {url}: {e}")))?;
         let status = response.status();
         if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
             log::error!(
-                "{} refused our credentials ({status}): check introspection.client_id and client_secret, \
-                 and that the client may introspect",
-                self.url
+                "{url} refused our credentials ({status}): check introspection.client_id and client_secret, \
+                 and that the client may introspect"
             );
             return Err(unavailable(format!("introspection answered {status}")));
         }
-        match self.protocol {
+        match protocol {
             Protocol::CheckToken => check_token_answer(status, response).await,
             Protocol::Rfc7662 => rfc7662_answer(status, response).await,
         }

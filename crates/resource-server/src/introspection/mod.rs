@@ -5,4 +5,4 @@ mod cache;
 mod client;
 
 pub use cache::CachingValidator;
-pub use client::IntrospectionClient;
+pub use client::{IntrospectionClient, IntrospectionSetupError};

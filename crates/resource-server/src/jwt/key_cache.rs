@@ -7,6 +7,10 @@
 //! A failed fetch keeps the keys the last good one brought: signing keys outlive an outage of the
 //! auth server. A fetch that succeeds replaces them, so a key withdrawn from the set stops
 //! verifying at once.
+//!
+//! When the key set's location is discovered from the issuer's metadata, a fetch first asks the
+//! discovery for it. While it is not known, nothing is fetched and the throttle above does not
+//! apply (the discovery throttles its own attempts): the keys are fetched as soon as it is found.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -15,8 +19,9 @@ use std::time::{Duration, Instant};
 use shared::background::Background;
 use tokio::sync::Mutex;
 
-use super::key_source::KeySource;
+use super::key_source::{FetchError, KeySource};
 use super::keys::KeySet;
+use crate::discovery;
 
 /// No key can be had for a token: the caller fails closed with a 503.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -34,6 +39,8 @@ struct FetchState {
     last_attempt: Option<Instant>,
     /// Why the last attempt failed; `None` after a success (or before the first attempt).
     last_failure: Option<Arc<str>>,
+    /// The last attempt fetched nothing: the key set's location is still being discovered.
+    waiting_for_discovery: bool,
 }
 
 pub struct KeyCache {
@@ -60,6 +67,7 @@ impl KeyCache {
             fetching: Mutex::new(FetchState {
                 last_attempt: None,
                 last_failure: None,
+                waiting_for_discovery: false,
             }),
             fetches: AtomicU64::new(0),
             min_interval,
@@ -97,9 +105,10 @@ impl KeyCache {
         }
         let mut state = self.fetching.lock().await;
         let fetched_since = self.snapshot().generation != seen.generation;
-        let too_soon = state
-            .last_attempt
-            .is_some_and(|at| at.elapsed() < self.min_interval);
+        let too_soon = !state.waiting_for_discovery
+            && state
+                .last_attempt
+                .is_some_and(|at| at.elapsed() < self.min_interval);
         if !fetched_since && !too_soon {
             self.fetch(&mut state).await;
         }
@@ -116,7 +125,8 @@ impl KeyCache {
     }
 
     /// Refreshes the keys now and then every `interval`, until the server stops. A secret in the
-    /// settings has nothing to refresh.
+    /// settings has nothing to refresh. While the key set's location is being discovered, the
+    /// discovery is kept going (at its own pace), and the keys fetched as soon as it succeeds.
     pub fn refresh_on(self: &Arc<Self>, background: &Background, interval: Duration) {
         if matches!(self.source, KeySource::Secret(_)) {
             return;
@@ -126,11 +136,32 @@ impl KeyCache {
             let cache = cache.clone();
             async move { cache.refresh().await }
         });
+        if self.source.discovery().is_some() {
+            let cache = self.clone();
+            background.every("jwt-discovery", discovery::POLL_INTERVAL, move || {
+                let cache = cache.clone();
+                async move { cache.refresh_while_discovering().await }
+            });
+        }
+    }
+
+    async fn refresh_while_discovering(&self) {
+        let mut state = self.fetching.lock().await;
+        if state.waiting_for_discovery {
+            self.fetch(&mut state).await;
+        }
     }
 
     async fn fetch(&self, state: &mut FetchState) {
         state.last_attempt = Some(Instant::now());
         let fetched = self.source.fetch().await;
+        if let Err(FetchError::NotDiscovered(pending)) = &fetched {
+            // No fetch happened, and the discovery has logged why.
+            state.waiting_for_discovery = true;
+            state.last_failure = Some(pending.to_string().into());
+            return;
+        }
+        state.waiting_for_discovery = false;
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let mut current = self
             .current

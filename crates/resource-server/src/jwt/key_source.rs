@@ -1,5 +1,6 @@
 //! Where the signing keys come from, and one fetch of them: the auth server's JWK set
-//! (`/oauth2/jwks`), Spring's legacy `/oauth/token_key`, or a secret in the settings.
+//! (`/oauth2/jwks`, configured or discovered from its issuer's metadata), Spring's legacy
+//! `/oauth/token_key`, or a secret in the settings.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::jwks::{self, NotAJwkSet};
 use super::keys::{fingerprint, KeySet, VerificationKey};
 use super::token_key::{self, TokenKeyError};
+use crate::discovery::{DiscoveredEndpoint, Field, NotYetDiscovered};
 use crate::http_client::{self, ClientSetupError};
 use crate::settings::{KeySourceSettings, Settings};
 
@@ -30,6 +32,9 @@ pub enum FetchError {
     JwkSet { url: String, cause: NotAJwkSet },
     #[error("{url}: {cause}")]
     TokenKey { url: String, cause: TokenKeyError },
+    /// Nothing was fetched: where from is not known yet.
+    #[error(transparent)]
+    NotDiscovered(#[from] NotYetDiscovered),
 }
 
 /// The key source cannot be set up from the settings.
@@ -47,6 +52,11 @@ pub enum KeySource {
     Jwks {
         http: reqwest::Client,
         url: String,
+    },
+    /// The JWK set the issuer's metadata names.
+    Discovered {
+        http: reqwest::Client,
+        jwks: Arc<DiscoveredEndpoint>,
     },
     /// Asked as the introspection client: a legacy server hands a symmetric secret to an
     /// authenticated client only, and some guard the public key the same way.
@@ -86,6 +96,19 @@ impl KeySource {
                     client_secret: settings.introspection.client_secret.clone(),
                 },
                 KeySourceSettings::Secret(secret) => Self::Secret(Arc::new(secret_key(&secret)?)),
+                // One client for the metadata and the keys, https-only when the issuer is: the
+                // metadata of an https issuer may name only https endpoints.
+                KeySourceSettings::Discovered { issuer } => {
+                    let http = client(issuer.as_str())?;
+                    Self::Discovered {
+                        jwks: Arc::new(DiscoveredEndpoint::new(
+                            issuer,
+                            Field::JwksUri,
+                            http.clone(),
+                        )),
+                        http,
+                    }
+                }
             },
         )
     }
@@ -94,23 +117,25 @@ impl KeySource {
     pub fn describe(&self) -> String {
         match self {
             Self::Jwks { url, .. } => format!("the JWK set at {url}"),
+            Self::Discovered { jwks, .. } => format!("the JWK set at {}", jwks.describe()),
             Self::TokenKey { url, .. } => format!("the token key at {url}"),
             Self::Secret(_) => "the shared secret jwt.secret".to_owned(),
+        }
+    }
+
+    /// The discovery of the JWK set's location, when it is discovered.
+    pub fn discovery(&self) -> Option<&Arc<DiscoveredEndpoint>> {
+        match self {
+            Self::Discovered { jwks, .. } => Some(jwks),
+            _ => None,
         }
     }
 
     /// The keys as the source has them now.
     pub async fn fetch(&self) -> Result<Arc<KeySet>, FetchError> {
         match self {
-            Self::Jwks { http, url } => {
-                let body = read(http.get(url), url).await?;
-                jwks::parse(&body)
-                    .map(Arc::new)
-                    .map_err(|cause| FetchError::JwkSet {
-                        url: url.clone(),
-                        cause,
-                    })
-            }
+            Self::Jwks { http, url } => fetch_jwks(http, url).await,
+            Self::Discovered { http, jwks } => fetch_jwks(http, jwks.url().await?.as_str()).await,
             Self::TokenKey {
                 http,
                 url,
@@ -131,6 +156,16 @@ impl KeySource {
             Self::Secret(keys) => Ok(keys.clone()),
         }
     }
+}
+
+async fn fetch_jwks(http: &reqwest::Client, url: &str) -> Result<Arc<KeySet>, FetchError> {
+    let body = read(http.get(url), url).await?;
+    jwks::parse(&body)
+        .map(Arc::new)
+        .map_err(|cause| FetchError::JwkSet {
+            url: url.to_owned(),
+            cause,
+        })
 }
 
 /// The HS256 key of `jwt.secret`: its bytes as they are, as Spring's `MacSigner` keys HMAC.

@@ -1,6 +1,9 @@
 //! Keys generated for a test, JWTs signed with them, and a fake authorization server that
-//! publishes them: `/oauth2/jwks` (RFC 7517) and Spring's `/oauth/token_key`, counting requests.
+//! publishes them: `/oauth2/jwks` (RFC 7517) and Spring's `/oauth/token_key`, counting requests;
+//! and, for discovery, metadata documents at the paths a test chooses and an RFC 7662
+//! `/oauth2/introspect`.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -137,13 +140,21 @@ pub fn b64(bytes: &[u8]) -> String {
 /// The client the resource server authenticates as by default (`introspection.client_id`).
 const BASIC: &str = "resource:resource-secret";
 
+/// The one token `/oauth2/introspect` knows, active for five minutes.
+pub const INTROSPECTED_TOKEN: &str = "an-opaque-token-the-stub-knows";
+
 #[derive(Default)]
 struct Published {
     keys: Mutex<Vec<Value>>,
     token_key: Mutex<Value>,
+    /// Metadata documents by path.
+    metadata: Mutex<HashMap<String, Value>>,
     down: AtomicBool,
     jwks_requests: AtomicUsize,
     token_key_requests: AtomicUsize,
+    /// Every path asked under a `/.well-known/`, in order, whether there was a document or not.
+    metadata_requests: Mutex<Vec<String>>,
+    introspection_requests: AtomicUsize,
 }
 
 pub struct KeyServer {
@@ -170,12 +181,57 @@ async fn jwks(published: web::Data<Published>) -> HttpResponse {
 /// Spring's `/oauth/token_key`, here open to the authenticated client only.
 async fn token_key(published: web::Data<Published>, request: HttpRequest) -> HttpResponse {
     published.token_key_requests.fetch_add(1, Ordering::SeqCst);
-    let expected = format!("Basic {}", STANDARD.encode(BASIC));
-    let authorization = request.headers().get("authorization");
-    if authorization.and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+    if !authenticated(&request) {
         return HttpResponse::Unauthorized().json(json!({"error": "unauthorized"}));
     }
     HttpResponse::Ok().json(published.token_key.lock().unwrap().clone())
+}
+
+fn authenticated(request: &HttpRequest) -> bool {
+    let expected = format!("Basic {}", STANDARD.encode(BASIC));
+    let authorization = request.headers().get("authorization");
+    authorization.and_then(|v| v.to_str().ok()) == Some(expected.as_str())
+}
+
+/// RFC 7662, to the authenticated client only: RFC 7662's member names (`username`, a
+/// space-separated `scope`), which a check_token reader would not understand.
+async fn introspect(
+    published: web::Data<Published>,
+    request: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    published
+        .introspection_requests
+        .fetch_add(1, Ordering::SeqCst);
+    if !authenticated(&request) {
+        return HttpResponse::Unauthorized().json(json!({"error": "invalid_client"}));
+    }
+    if form.get("token").map(String::as_str) != Some(INTROSPECTED_TOKEN) {
+        return HttpResponse::Ok().json(json!({"active": false}));
+    }
+    HttpResponse::Ok().json(json!({
+        "active": true, "client_id": "dev", "username": "admin", "scope": "app read",
+        "aud": ["hi"], "token_type": "Bearer", "exp": now() + 300,
+    }))
+}
+
+/// Whatever document was published at the path, else 404.
+async fn metadata(published: web::Data<Published>, request: HttpRequest) -> HttpResponse {
+    let path = request.path().to_owned();
+    if path.contains("/.well-known/") {
+        published
+            .metadata_requests
+            .lock()
+            .unwrap()
+            .push(path.clone());
+    }
+    if published.down.load(Ordering::SeqCst) {
+        return HttpResponse::ServiceUnavailable().finish();
+    }
+    match published.metadata.lock().unwrap().get(&path) {
+        Some(document) => HttpResponse::Ok().json(document),
+        None => HttpResponse::NotFound().finish(),
+    }
 }
 
 impl KeyServer {
@@ -193,6 +249,8 @@ impl KeyServer {
                 .app_data(data.clone())
                 .route("/oauth2/jwks", web::get().to(jwks))
                 .route("/oauth/token_key", web::get().to(token_key))
+                .route("/oauth2/introspect", web::post().to(introspect))
+                .default_service(web::to(metadata))
         })
         .workers(1)
         .bind(("127.0.0.1", 0))
@@ -216,6 +274,45 @@ impl KeyServer {
         format!("{}/oauth/token_key", self.address)
     }
 
+    pub fn introspection_url(&self) -> String {
+        format!("{}/oauth2/introspect", self.address)
+    }
+
+    /// An issuer identifier on this server: its address and `path`.
+    pub fn issuer(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// The metadata of `issuer` as this server would publish it: its JWK set and its
+    /// introspection endpoint.
+    pub fn metadata_of(&self, issuer: &str) -> Value {
+        json!({
+            "issuer": issuer,
+            "jwks_uri": self.jwks_url(),
+            "introspection_endpoint": self.introspection_url(),
+            "token_endpoint": format!("{}/oauth2/token", self.address),
+            "response_types_supported": ["code"],
+        })
+    }
+
+    /// Serves `document` at `path` (a metadata location, say).
+    pub fn publish_metadata(&self, path: &str, document: Value) {
+        self.published
+            .metadata
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), document);
+    }
+
+    /// The paths asked under a `/.well-known/`, in order.
+    pub fn metadata_requests(&self) -> Vec<String> {
+        self.published.metadata_requests.lock().unwrap().clone()
+    }
+
+    pub fn introspection_requests(&self) -> usize {
+        self.published.introspection_requests.load(Ordering::SeqCst)
+    }
+
     /// Adds a key to the JWK set, as a key rotation at the auth server does.
     pub fn publish(&self, key: &SigningKey) {
         self.published.keys.lock().unwrap().push(key.jwk.clone());
@@ -235,7 +332,7 @@ impl KeyServer {
         *self.published.token_key.lock().unwrap() = json!({"alg": alg, "value": value});
     }
 
-    /// While down, `/oauth2/jwks` answers 503.
+    /// While down, `/oauth2/jwks` and the metadata answer 503.
     pub fn set_down(&self, down: bool) {
         self.published.down.store(down, Ordering::SeqCst);
     }

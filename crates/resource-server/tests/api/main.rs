@@ -5,10 +5,12 @@ mod helpers;
 mod key_server;
 
 mod cache;
+mod discovery;
 mod failures;
 mod jwt;
 mod jwt_with_auth_server;
 mod protocols;
+mod revocation_with_auth_server;
 mod tls;
 mod walkthrough;
 

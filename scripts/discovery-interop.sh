@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Discovery (RFC 8414) and revocation (RFC 7009) checked by Authlib, an independent OAuth library
+# from PyPI: an auth-server with the demo data is started on a free port with a throwaway SQLite
+# database, and scripts/discovery_interop.py validates its metadata with Authlib's
+# AuthorizationServerMetadata(...).validate(), then gets, introspects and revokes tokens with
+# Authlib's OAuth2Session at the endpoints the metadata names.
+#
+#   scripts/discovery-interop.sh
+#
+# Needs python3 (with venv) and access to PyPI: scripts/discovery-interop-requirements.txt is
+# installed into target/discovery-interop-venv, kept between runs and rebuilt when that file
+# changes. Prints one line per check; stops at the first failure (exit status 1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+case "${1:-}" in -h|--help) sed -n '2,12p' "$0"; exit 0 ;; esac
+
+work=$(mktemp -d)
+server=""
+cleanup() {
+    if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+fail() { echo "FAILED: $*" >&2; exit 1; }
+
+requirements=scripts/discovery-interop-requirements.txt
+venv=target/discovery-interop-venv
+key="$(sha256sum "$requirements" | cut -d' ' -f1) $(python3 -c 'import sys; print(sys.version.split()[0])')"
+if [ "$(cat "$venv/.requirements-key" 2>/dev/null)" != "$key" ]; then
+    echo "installing $requirements into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || fail "python3 -m venv did not work (on Debian and Ubuntu: apt-get install python3-venv)"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements" \
+        || fail "pip could not install $requirements"
+    echo "$key" >"$venv/.requirements-key"
+fi
+python="$venv/bin/python"
+"$python" -c 'import sys, authlib; print(f"Python {sys.version.split()[0]}, Authlib {authlib.__version__}")'
+
+echo "building auth-server"
+cargo build --quiet --bin auth-server
+port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+env APP__DEMO__SEED=true "APP__DATABASE__URL=sqlite://$work/auth.db" "APP__SERVER__PORT=$port" \
+    target/debug/auth-server serve >"$work/auth-server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 150); do
+    "$python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+        "http://127.0.0.1:$port/health" 2>/dev/null && break
+    kill -0 "$server" 2>/dev/null || { tail -20 "$work/auth-server.log" >&2; fail "the auth-server did not start"; }
+    sleep 0.2
+done
+# The issuer is the server's default, http://localhost:<port>: RFC 8414 wants https, and Authlib
+# allows http only on loopback, as here.
+"$python" scripts/discovery_interop.py "http://127.0.0.1:$port" "http://localhost:$port" || {
+    echo "the auth-server's log:" >&2
+    tail -20 "$work/auth-server.log" >&2
+    exit 1
+}
+echo
+echo "discovery-interop: Authlib validates the metadata and revokes through it"
