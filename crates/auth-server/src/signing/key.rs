@@ -1,9 +1,10 @@
 //! One signing key, ready to use: what signs, what verifiers are given, and when it signs.
 
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::DecodingKey;
 
 use super::algorithm::SigningAlgorithm;
+use super::jws::JwsSigner;
 use super::SigningError;
 
 #[derive(Clone)]
@@ -11,7 +12,8 @@ pub struct SigningKey {
     /// `None` only for an HS256 secret, whose tokens legacy Spring wrote without a `kid`.
     pub kid: Option<String>,
     pub algorithm: SigningAlgorithm,
-    pub encoding: EncodingKey,
+    /// Parsed once, when the key is loaded (see `jws.rs`).
+    pub signer: JwsSigner,
     /// SubjectPublicKeyInfo PEM; `None` for a shared secret, which is never published.
     pub public_pem: Option<String>,
     pub signs_from: i64,
@@ -39,23 +41,16 @@ impl SigningKey {
         kid: Option<String>,
     ) -> Result<Self, SigningError> {
         let bad = |e: jsonwebtoken::errors::Error| SigningError::Key(e.to_string());
-        let (encoding, decoding) = match algorithm {
-            SigningAlgorithm::RS256 => (
-                EncodingKey::from_rsa_pem(private_pem.as_bytes()).map_err(bad)?,
-                DecodingKey::from_rsa_pem(public_pem.as_bytes()).map_err(bad)?,
-            ),
-            SigningAlgorithm::ES256 => (
-                EncodingKey::from_ec_pem(private_pem.as_bytes()).map_err(bad)?,
-                DecodingKey::from_ec_pem(public_pem.as_bytes()).map_err(bad)?,
-            ),
-            SigningAlgorithm::EdDSA => (
-                EncodingKey::from_ed_pem(private_pem.as_bytes()).map_err(bad)?,
-                DecodingKey::from_ed_pem(public_pem.as_bytes()).map_err(bad)?,
-            ),
+        let decoding = match algorithm {
+            SigningAlgorithm::RS256 => DecodingKey::from_rsa_pem(public_pem.as_bytes()),
+            SigningAlgorithm::ES256 => DecodingKey::from_ec_pem(public_pem.as_bytes()),
+            SigningAlgorithm::EdDSA => DecodingKey::from_ed_pem(public_pem.as_bytes()),
             SigningAlgorithm::HS256 => {
                 return Err(SigningError::Key("HS256 has no key pair".into()))
             }
-        };
+        }
+        .map_err(bad)?;
+        let signer = JwsSigner::from_pem(algorithm, private_pem)?;
         let kid = match kid {
             Some(kid) => kid,
             None => Jwk::from_decoding_key(&decoding, Some(algorithm.jose()))
@@ -65,7 +60,7 @@ impl SigningKey {
         Ok(Self {
             kid: Some(kid),
             algorithm,
-            encoding,
+            signer,
             public_pem: Some(public_pem.to_owned()),
             signs_from: 0,
             retired_at: None,
@@ -82,8 +77,7 @@ impl SigningKey {
         Ok(Self {
             kid: None,
             algorithm: SigningAlgorithm::HS256,
-            encoding: EncodingKey::from_secret(secret)
-                .map_err(|e| SigningError::Key(e.to_string()))?,
+            signer: JwsSigner::hs256(secret)?,
             public_pem: None,
             signs_from: 0,
             retired_at: None,

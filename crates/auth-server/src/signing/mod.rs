@@ -8,6 +8,7 @@
 //! every replica without anyone telling them.
 
 mod algorithm;
+mod jws;
 mod key;
 mod sealing;
 pub mod store;
@@ -200,8 +201,7 @@ impl KeyRing {
         let mut header = Header::new(key.algorithm.jose());
         header.kid = key.kid.clone();
         header.typ = Some(self.typ.as_str().to_owned());
-        jsonwebtoken::encode(&header, claims, &key.encoding)
-            .map_err(|e| SigningError::Key(e.to_string()))
+        key.signer.encode(&header, claims)
     }
 
     /// Every published public key (RFC 7517 §5). A shared secret is never in it.
