@@ -185,7 +185,7 @@ call "check_token of an unknown token" 400 -u resource:resource-secret -d "token
 expect_error invalid_token "Token was not recognised"
 
 readme_begin "Discovery and revocation" \
-    "Clients and resource servers find every endpoint in the issuer's metadata (RFC 8414; also at \`/.well-known/openid-configuration\`). A client revokes a token it no longer needs (RFC 7009): a refresh token ends its whole grant, and the answer is 200 whatever the token was:"
+    "Clients and resource servers find every endpoint in the issuer's metadata (RFC 8414; also at \`/.well-known/openid-configuration\`). A client revokes a token it no longer needs (RFC 7009): a refresh token ends its whole grant, and the answer is 200 whatever the token was. (A resource server that already cached a token's answer accepts it until that answer expires, 30 s at most.)"
 call "the metadata (RFC 8414)" 200 "$AUTH/.well-known/oauth-authorization-server"
 ISSUER=$(json issuer)
 expect revocation_endpoint "$(json revocation_endpoint)" "$ISSUER/oauth2/revoke"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Discovery (RFC 8414) and revocation (RFC 7009) checked by Authlib, an independent OAuth library
-# from PyPI: an auth-server with the demo data is started on a free port with a throwaway SQLite
-# database, and scripts/discovery_interop.py validates its metadata with Authlib's
-# AuthorizationServerMetadata(...).validate(), then gets, introspects and revokes tokens with
-# Authlib's OAuth2Session at the endpoints the metadata names.
+# from PyPI: auth-servers are started on free ports with throwaway SQLite databases, and
+# scripts/discovery_interop.py validates their metadata with Authlib's
+# AuthorizationServerMetadata(...).validate() (one with no clients at all, one with the demo data),
+# then gets, introspects and revokes tokens with Authlib's OAuth2Session at the endpoints the
+# metadata names.
 #
 #   scripts/discovery-interop.sh
 #
@@ -40,22 +41,37 @@ python="$venv/bin/python"
 
 echo "building auth-server"
 cargo build --quiet --bin auth-server
-port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-env APP__DEMO__SEED=true "APP__DATABASE__URL=sqlite://$work/auth.db" "APP__SERVER__PORT=$port" \
-    target/debug/auth-server serve >"$work/auth-server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 150); do
-    "$python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
-        "http://127.0.0.1:$port/health" 2>/dev/null && break
-    kill -0 "$server" 2>/dev/null || { tail -20 "$work/auth-server.log" >&2; fail "the auth-server did not start"; }
-    sleep 0.2
-done
+# start SEED: an auth-server on a free port and a database of its own, with the demo data or none;
+# sets port.
+start() {
+    port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    env "APP__DEMO__SEED=$1" "APP__DATABASE__URL=sqlite://$work/auth-$1.db" "APP__SERVER__PORT=$port" \
+        target/debug/auth-server serve >"$work/auth-server.log" 2>&1 &
+    server=$!
+    for _ in $(seq 1 150); do
+        "$python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+            "http://127.0.0.1:$port/health" 2>/dev/null && return 0
+        kill -0 "$server" 2>/dev/null || break
+        sleep 0.2
+    done
+    tail -20 "$work/auth-server.log" >&2
+    fail "the auth-server did not start"
+}
+stop() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=""; }
+interop() {
+    "$python" scripts/discovery_interop.py "$@" || {
+        echo "the auth-server's log:" >&2
+        tail -20 "$work/auth-server.log" >&2
+        exit 1
+    }
+}
+
 # The issuer is the server's default, http://localhost:<port>: RFC 8414 wants https, and Authlib
 # allows http only on loopback, as here.
-"$python" scripts/discovery_interop.py "http://127.0.0.1:$port" "http://localhost:$port" || {
-    echo "the auth-server's log:" >&2
-    tail -20 "$work/auth-server.log" >&2
-    exit 1
-}
+start false
+interop "http://127.0.0.1:$port" "http://localhost:$port" --metadata-only
+stop
+start true
+interop "http://127.0.0.1:$port" "http://localhost:$port"
 echo
 echo "discovery-interop: Authlib validates the metadata and revokes through it"

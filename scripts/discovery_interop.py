@@ -19,22 +19,31 @@ def check(condition, what):
     print(f"ok: {what}")
 
 
-def main():
-    base, issuer = sys.argv[1], sys.argv[2]
-
-    # RFC 8414 §3: where the metadata of this issuer lives, by Authlib's reading of the RFC.
-    url = get_well_known_url(issuer, external=True)
-    check(url == f"{issuer}/.well-known/oauth-authorization-server", f"Authlib puts the metadata at {url}")
-    answer = requests.get(url, timeout=5)
-    check(answer.status_code == 200, "GET /.well-known/oauth-authorization-server is 200")
+def validated(issuer, which):
+    """The metadata document of `issuer`, once Authlib's RFC 8414 validator has accepted it."""
+    answer = requests.get(f"{issuer}/.well-known/oauth-authorization-server", timeout=5)
+    check(answer.status_code == 200, f"{which}: GET /.well-known/oauth-authorization-server is 200")
     check(answer.headers["content-type"].startswith("application/json"), "as application/json")
     metadata = AuthorizationServerMetadata(answer.json())
     try:
         metadata.validate()
     except ValueError as error:
-        sys.exit(f"FAILED: Authlib's RFC 8414 validator refuses the metadata: {error}")
-    check(True, "Authlib's AuthorizationServerMetadata(...).validate() accepts it")
+        sys.exit(f"FAILED: Authlib's RFC 8414 validator refuses the metadata of {which}: {error}")
+    check(True, f"{which}: Authlib's AuthorizationServerMetadata(...).validate() accepts it")
     check(metadata["issuer"] == issuer, f"issuer is exactly {issuer}")
+    return metadata
+
+
+def main():
+    base, issuer = sys.argv[1], sys.argv[2]
+    if len(sys.argv) > 3 and sys.argv[3] == "--metadata-only":
+        validated(issuer, "a server with no clients")
+        return
+
+    # RFC 8414 §3: where the metadata of this issuer lives, by Authlib's reading of the RFC.
+    url = get_well_known_url(issuer, external=True)
+    check(url == f"{issuer}/.well-known/oauth-authorization-server", f"Authlib puts the metadata at {url}")
+    metadata = validated(issuer, "the demo server")
     openid = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=5).json()
     check(openid == metadata, "/.well-known/openid-configuration is the same document")
     for field in ("token_endpoint", "introspection_endpoint", "revocation_endpoint", "jwks_uri"):

@@ -3,8 +3,8 @@
 //! Every URL is the configured issuer plus a path, never the request's `Host`: a client that
 //! trusts the document trusts the issuer, not whoever answered. What is offered (grant types,
 //! response types, scopes) is what this server implements and its registered clients actually
-//! have, read from `oauth_client_details` and remembered for a few seconds, so the endpoint costs
-//! no database query per request however often it is asked.
+//! have, read from `oauth_client_details` and remembered for a few seconds, so however often it
+//! is asked the endpoint costs one database query every few seconds.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -106,6 +106,11 @@ impl Published {
         if offered.has(GrantType::Implicit) {
             response_types.push("token");
         }
+        // REQUIRED and never empty (§2): with no client of the authorization endpoint yet, the
+        // code flow, which any client registered later can use.
+        if response_types.is_empty() {
+            response_types.push("code");
+        }
         // In this server's order, which is RFC 6749's.
         let grant_types = GrantType::ALL
             .into_iter()
@@ -149,6 +154,9 @@ pub struct Discovery {
     pkce_plain_allowed: bool,
     service_documentation: Option<String>,
     remembered: Mutex<Option<(Instant, Arc<String>)>>,
+    /// Held while the document is rebuilt: when it expires, one request reads the clients and
+    /// the others wait for its answer instead of each running the same query.
+    rebuilding: tokio::sync::Mutex<()>,
 }
 
 impl Discovery {
@@ -164,15 +172,25 @@ impl Discovery {
             pkce_plain_allowed,
             service_documentation,
             remembered: Mutex::new(None),
+            rebuilding: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn remembered(&self) -> Option<Arc<String>> {
+        match &*self.remembered.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some((at, json)) if at.elapsed() < REMEMBERED_FOR => Some(json.clone()),
+            _ => None,
         }
     }
 
     /// The document as JSON.
     pub async fn document(&self) -> Result<Arc<String>, ApiError> {
-        if let Some((at, json)) = &*self.remembered.lock().unwrap_or_else(|p| p.into_inner()) {
-            if at.elapsed() < REMEMBERED_FOR {
-                return Ok(json.clone());
-            }
+        if let Some(json) = self.remembered() {
+            return Ok(json);
+        }
+        let _rebuilding = self.rebuilding.lock().await;
+        if let Some(json) = self.remembered() {
+            return Ok(json);
         }
         let clients = self
             .storage

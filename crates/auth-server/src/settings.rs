@@ -203,9 +203,13 @@ impl Settings {
                         && url.host().is_some()
                         && url.query().is_none()
                         && url.fragment().is_none()
+                        // Its path is served as given (RFC 8414 §3); percent-escapes would not
+                        // match the path a request arrives at.
+                        && !url.path().contains('%')
                 }),
                 "server.issuer",
-                "must be an absolute http:// or https:// URL with no query or fragment",
+                "must be an absolute http:// or https:// URL with no query, fragment or \
+                 percent-escape",
             )?;
         }
         if let Some(url) = self.discovery.service_documentation() {
@@ -319,5 +323,37 @@ impl Settings {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_issuer_is_checked_at_start() {
+        let with_issuer = |issuer: &str| {
+            let mut settings = Settings::defaults();
+            settings.server.issuer = Some(issuer.into());
+            settings.validate()
+        };
+        for good in [
+            "https://auth.example.com",
+            "https://auth.example.com/tenant",
+            "http://localhost:8081",
+        ] {
+            assert!(with_issuer(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "auth.example.com",
+            "ftp://auth.example.com",
+            "https://auth.example.com?x=1",
+            "https://auth.example.com#top",
+            "https://auth.example.com/t%C3%A9nant",
+            "/relative",
+        ] {
+            let refused = with_issuer(bad).unwrap_err();
+            assert!(refused.contains("server.issuer"), "{bad}: {refused}");
+        }
     }
 }

@@ -33,7 +33,10 @@ pub fn build(
         .connect_timeout(timeout)
         .timeout(timeout)
         .pool_idle_timeout(Duration::from_secs(60))
-        // An https:// URL must never be downgraded by a redirect.
+        // No redirects: the URLs are configured or come from the issuer's own metadata, and a
+        // redirect from one of them (to another origin, with Basic credentials) is refused as an
+        // error, failing closed. An https:// URL is never downgraded either.
+        .redirect(reqwest::redirect::Policy::none())
         .https_only(url.starts_with("https://"));
     if let Some(ca_file) = ca_file {
         let pem = std::fs::read(ca_file).map_err(|cause| ClientSetupError::CaFile {

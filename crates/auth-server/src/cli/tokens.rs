@@ -6,7 +6,7 @@ use clap::{ArgGroup, Subcommand};
 use super::CliError;
 use crate::db::revocation::{self, Holder};
 use crate::db::write_transaction;
-use crate::db::{users, Opening};
+use crate::db::{clients, users, Opening};
 use crate::domain::clock;
 use crate::settings::Settings;
 use crate::startup::open_store;
@@ -38,6 +38,14 @@ pub fn run(command: TokenCommand, settings: &Settings) -> Result<(), CliError> {
         (None, Some(name)) => (Holder::User(name), format!("user {name}")),
         _ => return Err("give exactly one of --client-id and --username".into()),
     };
+    // A mistyped id must not look like a breach handled.
+    let known = match holder {
+        Holder::Client(id) => clients::find_row(&mut conn, id)?.is_some(),
+        Holder::User(name) => users::find(&mut conn, name)?.is_some(),
+    };
+    if !known {
+        return Err(format!("no {whose}").into());
+    }
     let ended = write_transaction(&mut conn, |conn| {
         let ended = revocation::end_grants_of(conn, holder, now_millis / 1000)?;
         if let Holder::User(name) = holder {

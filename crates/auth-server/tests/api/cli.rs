@@ -524,6 +524,18 @@ async fn token_revoke_ends_every_grant_of_a_user_or_a_client(backend: Backend) {
         "{revoked}"
     );
     assert!(!active(machine).await);
+    fails(
+        &url,
+        &["token", "revoke", "--client-id", "nosuch"],
+        1,
+        "no client nosuch",
+    );
+    fails(
+        &url,
+        &["token", "revoke", "--username", "nobody"],
+        1,
+        "no user nobody",
+    );
     fails(&url, &["token", "revoke"], 2, "--client-id");
     fails(
         &url,

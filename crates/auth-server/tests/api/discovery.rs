@@ -158,6 +158,7 @@ async fn what_the_clients_offer_is_what_is_listed() {
         .await
         .json();
     assert_eq!(json["grant_types_supported"], json!(["client_credentials"]));
-    assert_eq!(json["response_types_supported"], json!([]));
+    // Required and never empty (RFC 8414 §2): the code flow, for the clients to come.
+    assert_eq!(json["response_types_supported"], json!(["code"]));
     assert_eq!(json["scopes_supported"], json!(["read", "reports"]));
 }

@@ -11,10 +11,8 @@ const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
 /// several issuers on one host (`https://a.example/tenant1`, `…/tenant2`) each have their own.
 pub fn authorization_server_metadata(issuer: &Issuer) -> Url {
     let mut url = issuer.url().clone();
-    let path = match issuer.url().path() {
-        "/" => "",
-        path => path,
-    };
+    // §3.1: "after removing any terminating slash", as the authorization server does.
+    let path = issuer.url().path().trim_end_matches('/');
     url.set_path(&format!("{AUTHORIZATION_SERVER}{path}"));
     url
 }
@@ -70,7 +68,7 @@ mod tests {
         assert_eq!(
             both("https://a.example:8443/realms/demo/"),
             (
-                "https://a.example:8443/.well-known/oauth-authorization-server/realms/demo/".into(),
+                "https://a.example:8443/.well-known/oauth-authorization-server/realms/demo".into(),
                 "https://a.example:8443/realms/demo/.well-known/openid-configuration".into(),
             )
         );
