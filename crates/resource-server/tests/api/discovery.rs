@@ -298,3 +298,29 @@ async fn an_introspection_issuer_and_url_together_stop_the_server_at_start() {
         "{stderr}"
     );
 }
+
+/// A redirect is not followed: the metadata must be where the issuer says, and the resource
+/// server's requests never carry anything to another location.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirected_metadata_location_is_not_followed() {
+    let key = SigningKey::ec("ec-1");
+    let auth = KeyServer::start(&[&key]).await;
+    let issuer = auth.issuer("");
+    let moved = "/.well-known/moved";
+    auth.publish_metadata(moved, auth.metadata_of(&issuer));
+    auth.redirect(RFC_8414, moved);
+    auth.redirect("/.well-known/openid-configuration", moved);
+    let resource = jwt_by_issuer(&issuer).await;
+
+    let answer = resource.hi(&token_of(&key, &issuer)).await;
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    assert!(
+        !auth.metadata_requests().iter().any(|path| path == moved),
+        "followed to {moved}: {:?}",
+        auth.metadata_requests()
+    );
+    assert_eq!(
+        health(&resource).await["jwt_discovery"]["status"],
+        "pending"
+    );
+}

@@ -149,6 +149,8 @@ struct Published {
     token_key: Mutex<Value>,
     /// Metadata documents by path.
     metadata: Mutex<HashMap<String, Value>>,
+    /// Paths answered with a 302 to another location.
+    redirects: Mutex<HashMap<String, String>>,
     down: AtomicBool,
     jwks_requests: AtomicUsize,
     token_key_requests: AtomicUsize,
@@ -228,6 +230,11 @@ async fn metadata(published: web::Data<Published>, request: HttpRequest) -> Http
     if published.down.load(Ordering::SeqCst) {
         return HttpResponse::ServiceUnavailable().finish();
     }
+    if let Some(location) = published.redirects.lock().unwrap().get(&path) {
+        return HttpResponse::Found()
+            .insert_header(("Location", location.as_str()))
+            .finish();
+    }
     match published.metadata.lock().unwrap().get(&path) {
         Some(document) => HttpResponse::Ok().json(document),
         None => HttpResponse::NotFound().finish(),
@@ -302,6 +309,15 @@ impl KeyServer {
             .lock()
             .unwrap()
             .insert(path.to_owned(), document);
+    }
+
+    /// Answers `path` with a 302 to `location`.
+    pub fn redirect(&self, path: &str, location: &str) {
+        self.published
+            .redirects
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), location.to_owned());
     }
 
     /// The paths asked under a `/.well-known/`, in order.
