@@ -135,20 +135,22 @@ impl Guard {
 pub fn bearer_token(request: &HttpRequest) -> Result<Option<String>, ApiError> {
     let mut from_header = None;
     for value in request.headers().get_all(header::AUTHORIZATION) {
-        // Bytes, not `to_str`: that checks every character of a long JWT one by one, and the
-        // guard checks the token's characters anyway (`is_b64token`). Other schemes are not ours.
-        let value = value.as_bytes().trim_ascii();
-        let Some(space) = value.iter().position(|&b| b == b' ') else {
-            continue;
-        };
-        let (scheme, token) = value.split_at(space);
-        if scheme.eq_ignore_ascii_case(b"bearer") {
-            if from_header.is_some() {
-                return Err(ApiError::new(ErrorCode::TokenSentTwice));
+        // What `HeaderValue::to_str` accepts, checked a word at a time rather than a character at
+        // a time (a JWT is hundreds of them): a header value holds no control byte but HTAB, so
+        // it is visible ASCII exactly when it is ASCII. Any other Authorization header, whatever
+        // its scheme, makes the request unreadable.
+        let bytes = value.as_bytes();
+        let value = std::str::from_utf8(bytes)
+            .ok()
+            .filter(|_| bytes.is_ascii())
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidAccessToken))?;
+        if let Some((scheme, token)) = value.trim().split_once(' ') {
+            if scheme.eq_ignore_ascii_case("bearer") {
+                if from_header.is_some() {
+                    return Err(ApiError::new(ErrorCode::TokenSentTwice));
+                }
+                from_header = Some(token.trim().to_owned());
             }
-            let token = std::str::from_utf8(token.trim_ascii())
-                .map_err(|_| ApiError::new(ErrorCode::InvalidAccessToken))?;
-            from_header = Some(token.to_owned());
         }
     }
     let from_query = lookup(request.query_string().as_bytes(), "access_token")
@@ -315,5 +317,18 @@ mod tests {
             .insert_header(("Authorization", "Basic ZGV2OjEx"))
             .to_http_request();
         assert_eq!(bearer_token(&basic).unwrap(), None);
+        // Found by the authorization_header fuzz target: a header that is not visible ASCII is
+        // unreadable whatever its scheme, as `HeaderValue::to_str` made it.
+        let unreadable = TestRequest::get()
+            .uri("/hi")
+            .insert_header((
+                "Authorization",
+                header::HeaderValue::from_bytes(b"\xc2\x85Basic Z=#=").unwrap(),
+            ))
+            .to_http_request();
+        assert_eq!(
+            bearer_token(&unreadable).unwrap_err().code(),
+            ErrorCode::InvalidAccessToken
+        );
     }
 }
