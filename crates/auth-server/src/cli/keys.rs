@@ -25,7 +25,8 @@ pub enum KeysCommand {
     },
     /// Stop a key signing; it stays published until every token it signed has expired.
     Retire {
-        #[arg(long)]
+        // A key id is base64url and may begin with "-": it is still the value, not a flag.
+        #[arg(long, allow_hyphen_values = true)]
         kid: String,
     },
 }
@@ -116,6 +117,24 @@ pub fn run(command: KeysCommand, settings: &Settings) -> Result<(), CliError> {
                 )
                 .into()),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    /// A thumbprint kid begins with "-" one time in 64 (base64url); it broke a CI run once.
+    #[test]
+    fn a_kid_that_begins_with_a_hyphen_is_a_value() {
+        let cli = Cli::try_parse_from(["auth-server", "keys", "retire", "--kid", "-hjJZx7On"])
+            .expect("parsed");
+        match cli.command {
+            Some(Command::Keys(super::KeysCommand::Retire { kid })) => assert_eq!(kid, "-hjJZx7On"),
+            other => panic!("{other:?}"),
         }
     }
 }
