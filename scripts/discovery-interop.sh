@@ -25,18 +25,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 fail() { echo "FAILED: $*" >&2; exit 1; }
 
-requirements=scripts/discovery-interop-requirements.txt
-venv=target/discovery-interop-venv
-key="$(sha256sum "$requirements" | cut -d' ' -f1) $(python3 -c 'import sys; print(sys.version.split()[0])')"
-if [ "$(cat "$venv/.requirements-key" 2>/dev/null)" != "$key" ]; then
-    echo "installing $requirements into $venv"
-    rm -rf "$venv"
-    python3 -m venv "$venv" || fail "python3 -m venv did not work (on Debian and Ubuntu: apt-get install python3-venv)"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements" \
-        || fail "pip could not install $requirements"
-    echo "$key" >"$venv/.requirements-key"
-fi
-python="$venv/bin/python"
+# shellcheck source=lib/venv.sh
+source scripts/lib/venv.sh
+python_venv scripts/discovery-interop-requirements.txt target/discovery-interop-venv
 "$python" -c 'import sys, authlib; print(f"Python {sys.version.split()[0]}, Authlib {authlib.__version__}")'
 
 echo "building auth-server"

@@ -48,18 +48,9 @@ fail() {
 }
 
 # PyJWT in a virtual environment of its own, reused while the requirements and Python are the same.
-requirements=scripts/jwt-interop-requirements.txt
-venv=target/jwt-interop-venv
-key="$(sha256sum "$requirements" | cut -d' ' -f1) $(python3 -c 'import sys; print(sys.version.split()[0])')"
-if [ "$(cat "$venv/.requirements-key" 2>/dev/null)" != "$key" ]; then
-    echo "installing $requirements into $venv"
-    rm -rf "$venv"
-    python3 -m venv "$venv" || fail "python3 -m venv did not work (on Debian and Ubuntu: apt-get install python3-venv)"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements" \
-        || fail "pip could not install $requirements"
-    echo "$key" >"$venv/.requirements-key"
-fi
-python="$venv/bin/python"
+# shellcheck source=lib/venv.sh
+source scripts/lib/venv.sh
+python_venv scripts/jwt-interop-requirements.txt target/jwt-interop-venv
 "$python" -c 'import sys, jwt, cryptography
 print(f"Python {sys.version.split()[0]}, PyJWT {jwt.__version__}, cryptography {cryptography.__version__}")'
 
