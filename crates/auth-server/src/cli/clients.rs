@@ -1,12 +1,14 @@
-//! `auth-server client add|list|show|remove`: flags named after the `oauth_client_details` columns.
+//! `auth-server client add|list|show|update|remove`: flags named after the `oauth_client_details`
+//! columns, and a few kept in its `additional_information` JSON object.
 
-use clap::{Args, Subcommand};
+use clap::{ArgGroup, Args, Subcommand};
+use serde_json::{Map, Value};
 use shared::Scope;
 
 use super::{passwords, secret_from, CliError};
 use crate::db::clients::{self, ClientRow};
 use crate::db::Opening;
-use crate::db::StoreError;
+use crate::db::{write_transaction, StoreError};
 use crate::domain::client::comma_list;
 use crate::domain::clock;
 use crate::domain::grant_type::GrantType;
@@ -25,14 +27,20 @@ pub enum ClientCommand {
         #[arg(long)]
         client_id: String,
     },
-    /// Change what a registered client's new access tokens are.
+    /// Change what a registered client's new access tokens are, or where it may send the user
+    /// after logging out.
+    #[command(group(ArgGroup::new("change").required(true).multiple(true)))]
     Update {
         #[arg(long)]
         client_id: String,
         /// jwt: signed JWTs resource servers verify with the published keys; opaque: random
         /// values checked by introspection (stored in additional_information).
-        #[arg(long, value_parser = ["jwt", "opaque"])]
-        access_token_type: String,
+        #[arg(long, value_parser = ["jwt", "opaque"], group = "change")]
+        access_token_type: Option<String>,
+        /// Replaces the registered post-logout redirect URIs; repeat for several, or give ''
+        /// alone to remove them all.
+        #[arg(long, value_name = "URI", group = "change")]
+        post_logout_redirect_uri: Vec<String>,
     },
     /// Remove a client, ending every grant and token it has.
     Remove {
@@ -82,17 +90,74 @@ pub struct AddClient {
     /// additional_information as {"access_token_type": …}.
     #[arg(long, value_parser = ["jwt", "opaque"])]
     access_token_type: Option<String>,
+    /// Where the client may send the user after logging out (OpenID Connect RP-initiated
+    /// logout); repeat for several. Kept in additional_information as
+    /// {"post_logout_redirect_uris": […]}.
+    #[arg(long, value_name = "URI")]
+    post_logout_redirect_uri: Vec<String>,
 }
 
-/// `info` (a JSON object or nothing) with `access_token_type` set.
-fn with_access_token_type(info: Option<&str>, kind: &str) -> Result<String, CliError> {
-    let mut object = match info.map(serde_json::from_str::<serde_json::Value>) {
-        None => serde_json::Map::new(),
-        Some(Ok(serde_json::Value::Object(object))) => object,
+/// The `additional_information` column's size in Spring's schema.
+const ADDITIONAL_INFORMATION_MAX: usize = 4096;
+
+/// A key of `additional_information` to set (`Some`) or remove (`None`).
+type InfoChange = (&'static str, Option<Value>);
+
+/// `info` (a JSON object or nothing) with `changes` made; every other key is kept.
+fn changed_info(info: Option<&str>, changes: &[InfoChange]) -> Result<String, String> {
+    let mut object = match info.map(serde_json::from_str::<Value>) {
+        None => Map::new(),
+        Some(Ok(Value::Object(object))) => object,
         Some(_) => return Err("additional_information must be a JSON object".into()),
     };
-    object.insert("access_token_type".into(), kind.into());
-    Ok(serde_json::Value::Object(object).to_string())
+    for (key, value) in changes {
+        match value {
+            Some(value) => object.insert((*key).to_owned(), value.clone()),
+            None => object.remove(*key),
+        };
+    }
+    let json = Value::Object(object).to_string();
+    if json.chars().count() > ADDITIONAL_INFORMATION_MAX {
+        return Err(format!(
+            "additional_information would be longer than {ADDITIONAL_INFORMATION_MAX} characters"
+        ));
+    }
+    Ok(json)
+}
+
+/// The `--post-logout-redirect-uri` values, checked as redirect URIs are (absolute, no fragment,
+/// no script scheme): `None` when none was given, an empty list for a lone `''`.
+fn post_logout_redirect_uris(given: &[String]) -> Result<Option<Vec<String>>, String> {
+    if given.is_empty() {
+        return Ok(None);
+    }
+    if given.iter().any(String::is_empty) {
+        if given.len() > 1 {
+            return Err(
+                "--post-logout-redirect-uri '' removes them all; give it alone, or give URIs"
+                    .into(),
+            );
+        }
+        return Ok(Some(Vec::new()));
+    }
+    let mut uris: Vec<String> = Vec::with_capacity(given.len());
+    for uri in given {
+        redirect_uri::validate_registration(uri)
+            .map_err(|e| format!("--post-logout-redirect-uri: {e}"))?;
+        if !uris.contains(uri) {
+            uris.push(uri.clone());
+        }
+    }
+    Ok(Some(uris))
+}
+
+/// The change to `additional_information` for the post-logout redirect URIs given: an empty
+/// list removes the key.
+fn post_logout_change(uris: &[String]) -> InfoChange {
+    (
+        "post_logout_redirect_uris",
+        (!uris.is_empty()).then(|| Value::from(uris.to_vec())),
+    )
 }
 
 pub fn run(command: ClientCommand, settings: &Settings) -> Result<(), CliError> {
@@ -160,21 +225,48 @@ pub fn run(command: ClientCommand, settings: &Settings) -> Result<(), CliError> 
         ClientCommand::Update {
             client_id,
             access_token_type,
+            post_logout_redirect_uri,
         } => {
-            let row = clients::find_row(&mut conn, &client_id)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no client {client_id:?}"))?;
-            let info = with_access_token_type(
-                row.additional_information
-                    .as_deref()
-                    .filter(|i| !i.trim().is_empty()),
-                &access_token_type,
-            )?;
-            clients::set_additional_information(&mut conn, &client_id, &info)?;
-            println!(
-                "client {client_id}: new access tokens are {access_token_type} (within \
-                 security.client_cache_seconds on a running server)"
-            );
+            let post_logout = post_logout_redirect_uris(&post_logout_redirect_uri)?;
+            let mut changes = Vec::new();
+            if let Some(kind) = &access_token_type {
+                changes.push(("access_token_type", Some(Value::from(kind.as_str()))));
+            }
+            if let Some(uris) = &post_logout {
+                changes.push(post_logout_change(uris));
+            }
+            // Read and written in one transaction, so a concurrent update's keys are not lost.
+            let outcome = write_transaction(&mut conn, |c| {
+                let Some(row) = clients::find_row(c, &client_id)? else {
+                    return Ok(Err(format!("no client {client_id:?}")));
+                };
+                let info = match changed_info(
+                    row.additional_information
+                        .as_deref()
+                        .filter(|i| !i.trim().is_empty()),
+                    &changes,
+                ) {
+                    Ok(info) => info,
+                    Err(refused) => return Ok(Err(refused)),
+                };
+                clients::set_additional_information(c, &client_id, &info)?;
+                Ok(Ok(()))
+            })?;
+            outcome?;
+            if let Some(kind) = access_token_type {
+                println!(
+                    "client {client_id}: new access tokens are {kind} (within \
+                     security.client_cache_seconds on a running server)"
+                );
+            }
+            match post_logout.as_deref() {
+                None => {}
+                Some([]) => println!("client {client_id}: no post-logout redirect URIs"),
+                Some(uris) => println!(
+                    "client {client_id}: post-logout redirect URIs {}",
+                    uris.join(" ")
+                ),
+            }
             Ok(())
         }
         ClientCommand::Remove { client_id } => {
@@ -279,10 +371,17 @@ impl AddClient {
                 .map_err(|e| format!("--redirect-uri: {e}"))?;
         }
         if let Some(info) = &self.additional_information {
-            match serde_json::from_str::<serde_json::Value>(info) {
-                Ok(serde_json::Value::Object(_)) => {}
+            match serde_json::from_str::<Value>(info) {
+                Ok(Value::Object(_)) => {}
                 _ => return Err("--additional-information must be a JSON object".into()),
             }
+        }
+        let mut changes = Vec::new();
+        if let Some(kind) = &self.access_token_type {
+            changes.push(("access_token_type", Some(Value::from(kind.as_str()))));
+        }
+        if let Some(uris) = post_logout_redirect_uris(&self.post_logout_redirect_uri)? {
+            changes.push(post_logout_change(&uris));
         }
         let list = |v: &Option<String>| {
             v.as_deref()
@@ -305,14 +404,81 @@ impl AddClient {
             authorities: list(&self.authorities),
             access_token_validity: self.access_token_validity,
             refresh_token_validity: self.refresh_token_validity,
-            additional_information: match &self.access_token_type {
-                Some(kind) => Some(with_access_token_type(
+            additional_information: if changes.is_empty() {
+                self.additional_information.clone()
+            } else {
+                Some(changed_info(
                     self.additional_information.as_deref(),
-                    kind,
-                )?),
-                None => self.additional_information.clone(),
+                    &changes,
+                )?)
             },
             autoapprove: self.autoapprove.clone().or(Some("false".into())),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn given(uris: &[&str]) -> Vec<String> {
+        uris.iter().map(|u| (*u).to_owned()).collect()
+    }
+
+    #[test]
+    fn post_logout_redirect_uris_are_absolute_without_fragment_and_a_lone_empty_one_clears() {
+        assert_eq!(post_logout_redirect_uris(&[]), Ok(None));
+        assert_eq!(post_logout_redirect_uris(&given(&[""])), Ok(Some(vec![])));
+        assert_eq!(
+            post_logout_redirect_uris(&given(&[
+                "https://app.example/bye",
+                "com.example.app:/logout",
+                "https://app.example/bye",
+            ])),
+            Ok(Some(given(&[
+                "https://app.example/bye",
+                "com.example.app:/logout"
+            ]))),
+            "kept in order, once each"
+        );
+        for (bad, message) in [
+            ("/bye", "not an absolute URI"),
+            ("https://app.example/bye#top", "fragment"),
+            ("javascript:alert(1)", "scheme is not allowed"),
+            ("https:///bye", "needs a host"),
+        ] {
+            let err = post_logout_redirect_uris(&given(&[bad])).unwrap_err();
+            assert!(
+                err.starts_with("--post-logout-redirect-uri") && err.contains(message),
+                "{bad}: {err}"
+            );
+        }
+        assert!(post_logout_redirect_uris(&given(&["", "https://a.example/"])).is_err());
+    }
+
+    #[test]
+    fn additional_information_changes_keep_the_other_keys() {
+        let uris = given(&["https://app.example/bye"]);
+        let info = changed_info(
+            Some(r#"{"rotate_refresh_tokens":true,"access_token_type":"jwt"}"#),
+            &[post_logout_change(&uris)],
+        )
+        .unwrap();
+        let object: Value = serde_json::from_str(&info).unwrap();
+        assert_eq!(object["rotate_refresh_tokens"], true);
+        assert_eq!(object["access_token_type"], "jwt");
+        assert_eq!(
+            object["post_logout_redirect_uris"],
+            serde_json::json!(["https://app.example/bye"])
+        );
+        let cleared = changed_info(Some(&info), &[post_logout_change(&[])]).unwrap();
+        assert_eq!(
+            cleared,
+            r#"{"access_token_type":"jwt","rotate_refresh_tokens":true}"#
+        );
+        assert!(changed_info(Some("[1]"), &[]).is_err());
+        let long = given(&[&format!("https://app.example/{}", "x".repeat(4096))]);
+        let err = changed_info(None, &[post_logout_change(&long)]).unwrap_err();
+        assert!(err.contains("longer than 4096"), "{err}");
     }
 }

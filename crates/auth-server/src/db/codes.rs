@@ -24,6 +24,10 @@ pub struct CodeRecord {
     pub expires_at: i64,
     /// Set by the one exchange that consumed it.
     pub used_at: Option<i64>,
+    /// OpenID Connect: the authorization request's `nonce`, echoed in the ID token.
+    pub nonce: Option<String>,
+    /// OpenID Connect: when the user signed in (Unix seconds), the ID token's `auth_time`.
+    pub auth_time: Option<i64>,
 }
 
 pub fn insert(conn: &mut DbConnection, record: &CodeRecord) -> Result<(), StoreError> {

@@ -19,6 +19,7 @@ pub mod keys;
 mod lookups;
 mod migrate;
 mod open;
+pub mod profiles;
 pub mod purge;
 pub mod revocation;
 pub mod schema;

@@ -124,6 +124,27 @@ diesel::table! {
         issued_at -> BigInt,
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
+        nonce -> Nullable<Text>,
+        auth_time -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// OpenID Connect profile claims (OIDC Core §5.1), ours: Spring's `users` stays as it was.
+    oauth_user_profile (username) {
+        username -> Text,
+        name -> Nullable<Text>,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        nickname -> Nullable<Text>,
+        preferred_username -> Nullable<Text>,
+        picture -> Nullable<Text>,
+        website -> Nullable<Text>,
+        locale -> Nullable<Text>,
+        zoneinfo -> Nullable<Text>,
+        email -> Nullable<Text>,
+        email_verified -> Bool,
+        updated_at -> BigInt,
     }
 }
 
@@ -138,4 +159,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_refresh_token,
     oauth_code,
     oauth_signing_key,
+    oauth_user_profile,
 );

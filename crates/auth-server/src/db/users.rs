@@ -84,6 +84,7 @@ pub fn insert(
 pub fn delete(conn: &mut DbConnection, username: &str) -> Result<bool, StoreError> {
     diesel::delete(authorities::table.filter(authorities::username.eq(username))).execute(conn)?;
     diesel::delete(sessions::table.find(username)).execute(conn)?;
+    super::profiles::delete(conn, username)?;
     Ok(diesel::delete(users::table.find(username)).execute(conn)? > 0)
 }
 

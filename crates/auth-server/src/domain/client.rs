@@ -142,6 +142,22 @@ impl Client {
             .get("rotate_refresh_tokens")
             .and_then(Value::as_bool)
     }
+
+    /// Where the client may send the user after logging out (OpenID Connect RP-initiated
+    /// logout): `{"post_logout_redirect_uris": ["https://…"]}`; entries that are not strings are
+    /// ignored.
+    pub fn post_logout_redirect_uris(&self) -> Vec<String> {
+        self.additional_information
+            .get("post_logout_redirect_uris")
+            .and_then(Value::as_array)
+            .map(|uris| {
+                uris.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
@@ -199,6 +215,22 @@ pub(crate) mod tests {
             "patterns match whole scopes"
         );
         assert!(!client_with_autoapprove(Some("(")).auto_approves(&scope("(")));
+    }
+
+    #[test]
+    fn post_logout_redirect_uris_are_the_strings_of_their_array() {
+        let with = |info: &str| {
+            client("c", |c| {
+                c.additional_information = additional_information("c", Some(info))
+            })
+            .post_logout_redirect_uris()
+        };
+        assert!(client("c", |_| {}).post_logout_redirect_uris().is_empty());
+        assert_eq!(
+            with(r#"{"post_logout_redirect_uris":["https://a.example/bye",7,null,"app:/out"]}"#),
+            vec!["https://a.example/bye".to_owned(), "app:/out".to_owned()]
+        );
+        assert!(with(r#"{"post_logout_redirect_uris":"https://a.example/bye"}"#).is_empty());
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod client;
 pub mod clock;
 pub mod grant_type;
 pub mod pkce;
+pub mod profile;
 pub mod redirect_uri;
 pub mod scope;
 pub mod secret;

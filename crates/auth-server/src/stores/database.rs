@@ -4,9 +4,10 @@
 use super::{ApprovalStore, ClientStore, CodeDecision, Exchanged, TokenStore, UserStore};
 use crate::db::codes::{self, CodeRecord};
 use crate::db::tokens::{self, AccessTokenRecord, NewTokens, RefreshTokenRecord, Stored};
-use crate::db::{approvals, clients, revocation, users, Storage, StoreError};
+use crate::db::{approvals, clients, profiles, revocation, users, Storage, StoreError};
 use crate::domain::client::Client;
 use crate::domain::clock;
+use crate::domain::profile::Profile;
 use crate::domain::token_value;
 use crate::domain::user::User;
 
@@ -21,6 +22,11 @@ impl UserStore for Storage {
     async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
         let username = username.to_owned();
         self.read(move |conn| users::find(conn, &username)).await
+    }
+
+    async fn profile(&self, username: &str) -> Result<Option<Profile>, StoreError> {
+        let username = username.to_owned();
+        self.read(move |conn| profiles::find(conn, &username)).await
     }
 }
 

@@ -11,6 +11,7 @@ use crate::db::tokens::{
 };
 use crate::db::StoreError;
 use crate::domain::client::Client;
+use crate::domain::profile::Profile;
 use crate::domain::secret::StoredSecret;
 use crate::domain::token_value;
 use crate::domain::user::User;
@@ -19,6 +20,7 @@ use crate::domain::user::User;
 pub struct State {
     pub clients: HashMap<String, Client>,
     pub users: HashMap<String, User>,
+    pub profiles: HashMap<String, Profile>,
     pub access: HashMap<String, AccessTokenRecord>,
     pub refresh: HashMap<String, RefreshTokenRecord>,
     /// Family id → revoked.
@@ -123,6 +125,10 @@ impl ClientStore for MemoryStore {
 impl UserStore for MemoryStore {
     async fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
         Ok(self.state().users.get(username).cloned())
+    }
+
+    async fn profile(&self, username: &str) -> Result<Option<Profile>, StoreError> {
+        Ok(self.state().profiles.get(username).cloned())
     }
 }
 

@@ -13,6 +13,7 @@ use crate::db::codes::{CodeRecord, Exchange};
 use crate::db::tokens::{AccessTokenRecord, NewTokens, RefreshTokenRecord, Stored};
 use crate::db::StoreError;
 use crate::domain::client::Client;
+use crate::domain::profile::Profile;
 use crate::domain::user::User;
 use crate::issuing::Issued;
 
@@ -32,6 +33,12 @@ pub trait ClientStore: Send + Sync + 'static {
 pub trait UserStore: Send + Sync + 'static {
     fn user(&self, username: &str)
         -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// The user's OpenID Connect profile (`oauth_user_profile`), if one was recorded.
+    fn profile(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<Profile>, StoreError>> + Send;
 }
 
 /// Access and refresh tokens, authorization codes, and the grant families that tie them together.

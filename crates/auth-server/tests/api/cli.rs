@@ -551,3 +551,433 @@ async fn token_revoke_ends_every_grant_of_a_user_or_a_client(backend: Backend) {
         "cannot be used with",
     );
 }
+
+/// The stored profile of `username`, read as the server reads it.
+fn stored_profile(url: &str, username: &str) -> Option<auth_server::domain::profile::Profile> {
+    let store = auth_server::db::Store::open(
+        &auth_server::db::DatabaseUrl::parse(url).unwrap(),
+        1,
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    auth_server::db::profiles::find(&mut store.conn().unwrap(), username).unwrap()
+}
+
+#[on_both_backends]
+async fn user_profiles_are_added_updated_in_part_and_cleared_from_the_cli(backend: Backend) {
+    let Some((_db, url)) = TestDb::create(backend) else {
+        return;
+    };
+    ok(&url, &["migrate"]);
+    let before = auth_server::domain::clock::now();
+    let added = ok(
+        &url,
+        &[
+            "user",
+            "add",
+            "--username",
+            "alice",
+            "--password",
+            "pw",
+            "--name",
+            "Alice Liddell",
+            "--given-name",
+            "Alice",
+            "--family-name",
+            "Liddell",
+            "--picture",
+            "https://cdn.example.com/alice.png",
+            "--locale",
+            "en-GB",
+            "--zoneinfo",
+            "Europe/London",
+            "--email",
+            "alice@example.com",
+            "--email-verified",
+        ],
+    );
+    assert_eq!(added, "user alice added\n");
+    let profile = stored_profile(&url, "alice").expect("a profile row");
+    assert_eq!(profile.name.as_deref(), Some("Alice Liddell"));
+    assert_eq!(profile.family_name.as_deref(), Some("Liddell"));
+    assert_eq!(
+        profile.picture.as_deref(),
+        Some("https://cdn.example.com/alice.png")
+    );
+    assert_eq!(profile.zoneinfo.as_deref(), Some("Europe/London"));
+    assert_eq!(profile.email.as_deref(), Some("alice@example.com"));
+    assert!(profile.email_verified);
+    assert_eq!(profile.nickname, None);
+    assert!(profile.updated_at >= before, "{}", profile.updated_at);
+
+    // A user added without profile flags has no profile row, as before.
+    ok(
+        &url,
+        &["user", "add", "--username", "bob", "--password", "pw"],
+    );
+    assert_eq!(stored_profile(&url, "bob"), None);
+    let show = ok(&url, &["user", "show", "--username", "bob"]);
+    assert!(show.contains("profile:            none"), "{show}");
+
+    // Only what is given changes; '' clears.
+    let updated = ok(
+        &url,
+        &[
+            "user",
+            "update",
+            "--username",
+            "alice",
+            "--nickname",
+            "Al",
+            "--locale",
+            "",
+            "--website",
+            "http://alice.example",
+        ],
+    );
+    assert_eq!(updated, "profile of alice updated\n");
+    let after = stored_profile(&url, "alice").unwrap();
+    assert_eq!(after.nickname.as_deref(), Some("Al"));
+    assert_eq!(after.website.as_deref(), Some("http://alice.example"));
+    assert_eq!(after.locale, None, "cleared");
+    assert_eq!(
+        (after.name.as_deref(), after.given_name.as_deref()),
+        (Some("Alice Liddell"), Some("Alice")),
+        "kept"
+    );
+    assert!(after.email_verified, "the address did not change");
+    assert!(after.updated_at >= profile.updated_at);
+
+    // A new address is not verified unless said so; --email-verified=false unsets it.
+    ok(
+        &url,
+        &[
+            "user",
+            "update",
+            "--username",
+            "alice",
+            "--email",
+            "alice@wonderland.example",
+        ],
+    );
+    let moved = stored_profile(&url, "alice").unwrap();
+    assert_eq!(moved.email.as_deref(), Some("alice@wonderland.example"));
+    assert!(!moved.email_verified);
+    ok(
+        &url,
+        &["user", "update", "--username", "alice", "--email-verified"],
+    );
+    assert!(stored_profile(&url, "alice").unwrap().email_verified);
+    ok(
+        &url,
+        &[
+            "user",
+            "update",
+            "--username",
+            "alice",
+            "--email-verified=false",
+        ],
+    );
+    assert!(!stored_profile(&url, "alice").unwrap().email_verified);
+
+    // A user without a profile gets one on its first update.
+    ok(
+        &url,
+        &["user", "update", "--username", "bob", "--name", "Bob"],
+    );
+    assert_eq!(
+        stored_profile(&url, "bob").unwrap().name.as_deref(),
+        Some("Bob")
+    );
+
+    let show = ok(&url, &["user", "show", "--username", "alice"]);
+    for line in [
+        "username:           alice",
+        "authorities:        ROLE_USER",
+        "nickname:           Al",
+        "locale:             \n",
+        "email:              alice@wonderland.example",
+        "email_verified:     false",
+    ] {
+        assert!(show.contains(line), "{line:?} in {show}");
+    }
+    assert!(!show.contains("bcrypt"), "the password is never shown");
+    let list = ok(&url, &["user", "list"]);
+    assert_eq!(
+        list.lines().next(),
+        Some("USERNAME                 ENABLED  AUTHORITIES"),
+        "{list}"
+    );
+
+    // Refused: nothing is written, and the exit status is 1 (2 for a flag that does not parse).
+    let kept = stored_profile(&url, "alice").unwrap();
+    let update = |flag: &'static str, value: &'static str| {
+        ["user", "update", "--username", "alice", flag, value]
+    };
+    fails(
+        &url,
+        &update("--email", "alice.example.com"),
+        1,
+        r#"--email: "alice.example.com" is not an email address"#,
+    );
+    fails(
+        &url,
+        &update("--picture", "/alice.png"),
+        1,
+        "is not an absolute http(s) URL",
+    );
+    fails(
+        &url,
+        &update("--website", "javascript:alert(1)"),
+        1,
+        "is not an absolute http(s) URL",
+    );
+    let long = "x".repeat(257);
+    fails(
+        &url,
+        &["user", "update", "--username", "alice", "--name", &long],
+        1,
+        "--name is longer than 256 characters",
+    );
+    fails(
+        &url,
+        &update("--email-verified", "maybe"),
+        2,
+        "invalid value 'maybe'",
+    );
+    assert_eq!(stored_profile(&url, "alice").unwrap(), kept);
+    fails(
+        &url,
+        &["user", "update", "--username", "alice"],
+        1,
+        "nothing to change",
+    );
+    fails(
+        &url,
+        &["user", "update", "--username", "nobody", "--name", "No One"],
+        1,
+        r#"no user "nobody""#,
+    );
+    assert_eq!(stored_profile(&url, "nobody"), None);
+    fails(
+        &url,
+        &["user", "show", "--username", "nobody"],
+        1,
+        r#"no user "nobody""#,
+    );
+    // An invalid profile on `user add` stops it before the user exists.
+    fails(
+        &url,
+        &[
+            "user",
+            "add",
+            "--username",
+            "carol",
+            "--password",
+            "pw",
+            "--email",
+            "carol",
+        ],
+        1,
+        "is not an email address",
+    );
+    assert!(!ok(&url, &["user", "list"]).contains("carol"));
+
+    ok(&url, &["user", "remove", "--username", "alice"]);
+    assert_eq!(stored_profile(&url, "alice"), None, "removed with the user");
+}
+
+#[on_both_backends]
+async fn post_logout_redirect_uris_are_registered_in_additional_information(backend: Backend) {
+    let Some((_db, url)) = TestDb::create(backend) else {
+        return;
+    };
+    ok(&url, &["migrate"]);
+    let info = |client: &str| -> serde_json::Value {
+        let show = ok(&url, &["client", "show", "--client-id", client]);
+        let json = show
+            .lines()
+            .find_map(|l| l.strip_prefix("additional_information:"))
+            .unwrap_or_else(|| panic!("{show}"))
+            .trim();
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {show}"))
+    };
+    let client = |id: &str| {
+        let store = auth_server::db::Store::open(
+            &auth_server::db::DatabaseUrl::parse(&url).unwrap(),
+            1,
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
+        auth_server::db::clients::find(&mut store.conn().unwrap(), id)
+            .unwrap()
+            .unwrap()
+    };
+    ok(
+        &url,
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "rp",
+            "--secret",
+            "s",
+            "--redirect-uri",
+            "https://rp.example/cb",
+            "--additional-information",
+            r#"{"rotate_refresh_tokens":true}"#,
+            "--access-token-type",
+            "jwt",
+            "--post-logout-redirect-uri",
+            "https://rp.example/bye",
+            "--post-logout-redirect-uri",
+            "com.example.rp:/logout",
+        ],
+    );
+    let stored = info("rp");
+    assert_eq!(
+        stored,
+        serde_json::json!({
+            "rotate_refresh_tokens": true,
+            "access_token_type": "jwt",
+            "post_logout_redirect_uris": ["https://rp.example/bye", "com.example.rp:/logout"],
+        })
+    );
+    assert_eq!(
+        client("rp").post_logout_redirect_uris(),
+        ["https://rp.example/bye", "com.example.rp:/logout"]
+    );
+
+    // On update the list given replaces the stored one; the other keys stay.
+    let updated = ok(
+        &url,
+        &[
+            "client",
+            "update",
+            "--client-id",
+            "rp",
+            "--post-logout-redirect-uri",
+            "https://rp.example/logged-out?from=op",
+        ],
+    );
+    assert!(
+        updated.contains("post-logout redirect URIs https://rp.example/logged-out?from=op"),
+        "{updated}"
+    );
+    assert!(!updated.contains("new access tokens"), "{updated}");
+    let stored = info("rp");
+    assert_eq!(
+        stored["post_logout_redirect_uris"],
+        serde_json::json!(["https://rp.example/logged-out?from=op"])
+    );
+    assert_eq!(stored["rotate_refresh_tokens"], true);
+    assert_eq!(stored["access_token_type"], "jwt");
+
+    // Both at once, then '' alone removes them.
+    let both = ok(
+        &url,
+        &[
+            "client",
+            "update",
+            "--client-id",
+            "rp",
+            "--access-token-type",
+            "opaque",
+            "--post-logout-redirect-uri",
+            "https://rp.example/bye",
+        ],
+    );
+    assert!(both.contains("new access tokens are opaque"), "{both}");
+    assert_eq!(info("rp")["access_token_type"], "opaque");
+    let cleared = ok(
+        &url,
+        &[
+            "client",
+            "update",
+            "--client-id",
+            "rp",
+            "--post-logout-redirect-uri",
+            "",
+        ],
+    );
+    assert!(
+        cleared.contains("no post-logout redirect URIs"),
+        "{cleared}"
+    );
+    assert_eq!(
+        info("rp"),
+        serde_json::json!({"rotate_refresh_tokens": true, "access_token_type": "opaque"})
+    );
+    assert!(client("rp").post_logout_redirect_uris().is_empty());
+
+    // Refused, and nothing written.
+    let before = info("rp");
+    for (uri, message) in [
+        ("/bye", "is not an absolute URI"),
+        ("https://rp.example/bye#x", "must not have a fragment"),
+        ("javascript:alert(1)", "scheme is not allowed"),
+    ] {
+        fails(
+            &url,
+            &[
+                "client",
+                "update",
+                "--client-id",
+                "rp",
+                "--post-logout-redirect-uri",
+                uri,
+            ],
+            1,
+            message,
+        );
+        fails(
+            &url,
+            &[
+                "client",
+                "add",
+                "--client-id",
+                "rp2",
+                "--post-logout-redirect-uri",
+                uri,
+            ],
+            1,
+            "--post-logout-redirect-uri",
+        );
+    }
+    fails(
+        &url,
+        &[
+            "client",
+            "update",
+            "--client-id",
+            "rp",
+            "--post-logout-redirect-uri",
+            "",
+            "--post-logout-redirect-uri",
+            "https://rp.example/bye",
+        ],
+        1,
+        "give it alone",
+    );
+    assert_eq!(info("rp"), before);
+    assert!(!ok(&url, &["client", "list"]).contains("rp2"));
+    fails(
+        &url,
+        &[
+            "client",
+            "update",
+            "--client-id",
+            "nope",
+            "--post-logout-redirect-uri",
+            "https://rp.example/bye",
+        ],
+        1,
+        r#"no client "nope""#,
+    );
+    fails(
+        &url,
+        &["client", "update", "--client-id", "rp"],
+        2,
+        "required arguments were not provided",
+    );
+}
