@@ -16,6 +16,7 @@ use shared::ApiError;
 use crate::db::{clients, Storage};
 use crate::domain::client::Client;
 use crate::domain::grant_type::GrantType;
+use crate::domain::profile::{EMAIL_CLAIMS, PROFILE_CLAIMS};
 use crate::signing::KeyRing;
 
 /// The paths of the endpoints, under the issuer.
@@ -24,6 +25,9 @@ pub const TOKEN_PATH: &str = "/oauth2/token";
 pub const JWKS_PATH: &str = "/oauth2/jwks";
 pub const INTROSPECTION_PATH: &str = "/oauth2/introspect";
 pub const REVOCATION_PATH: &str = "/oauth2/revoke";
+pub const USERINFO_PATH: &str = "/userinfo";
+/// Spring Authorization Server's path.
+pub const END_SESSION_PATH: &str = "/connect/logout";
 
 /// RFC 8414 §3: the well-known suffix, inserted between the host and the issuer's path.
 pub const WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
@@ -35,6 +39,19 @@ pub const OPENID_WELL_KNOWN: &str = "/.well-known/openid-configuration";
 const CLIENT_AUTH: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
 /// Introspection needs a client that can authenticate: no public ones.
 const INTROSPECTION_AUTH: &[&str] = &["client_secret_basic", "client_secret_post"];
+
+/// What an ID token may say (openid::id_token): its own claims, and the profile's.
+const ID_TOKEN_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "azp",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+];
 
 /// How long what the clients offer is remembered: the client cache's few seconds.
 const REMEMBERED_FOR: Duration = Duration::from_secs(5);
@@ -56,6 +73,17 @@ pub struct Metadata {
     pub code_challenge_methods_supported: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_documentation: Option<String>,
+    // OpenID Connect Discovery 1.0 §3.
+    pub userinfo_endpoint: String,
+    pub end_session_endpoint: String,
+    pub subject_types_supported: &'static [&'static str],
+    /// Those of the published keys; empty when only a shared HS256 secret signs, which no relying
+    /// party can verify (docs/openid-connect.md).
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    pub response_modes_supported: &'static [&'static str],
+    pub claims_supported: Vec<&'static str>,
+    /// Its default is true: say that `request_uri` is not read.
+    pub request_uri_parameter_supported: bool,
 }
 
 /// What the registered clients have, among what this server implements.
@@ -90,6 +118,7 @@ pub struct Published {
     pub issuer: String,
     pub pkce_plain_allowed: bool,
     pub service_documentation: Option<String>,
+    pub id_token_algorithms: Vec<&'static str>,
 }
 
 impl Published {
@@ -105,6 +134,9 @@ impl Published {
         }
         if offered.has(GrantType::Implicit) {
             response_types.push("token");
+            if offered.scopes.contains("openid") {
+                response_types.extend(["id_token", "id_token token"]);
+            }
         }
         // REQUIRED and never empty (§2): with no client of the authorization endpoint yet, the
         // code flow, which any client registered later can use.
@@ -136,6 +168,18 @@ impl Published {
             revocation_endpoint_auth_methods_supported: CLIENT_AUTH,
             code_challenge_methods_supported: challenge_methods,
             service_documentation: self.service_documentation.clone(),
+            userinfo_endpoint: self.url(USERINFO_PATH),
+            end_session_endpoint: self.url(END_SESSION_PATH),
+            subject_types_supported: &["public"],
+            id_token_signing_alg_values_supported: self.id_token_algorithms.clone(),
+            response_modes_supported: &["query", "fragment", "form_post"],
+            claims_supported: ID_TOKEN_CLAIMS
+                .iter()
+                .chain(PROFILE_CLAIMS)
+                .chain(EMAIL_CLAIMS)
+                .copied()
+                .collect(),
+            request_uri_parameter_supported: false,
         }
     }
 }
@@ -206,6 +250,7 @@ impl Discovery {
             issuer: self.keys.issuer().to_owned(),
             pkce_plain_allowed: self.pkce_plain_allowed,
             service_documentation: self.service_documentation.clone(),
+            id_token_algorithms: self.keys.id_token_algorithms(),
         };
         let metadata = published.metadata(&Offered::of(&clients));
         let json = Arc::new(serde_json::to_string(&metadata).map_err(ApiError::internal)?);
@@ -226,6 +271,7 @@ mod tests {
             issuer: issuer.into(),
             pkce_plain_allowed: true,
             service_documentation: None,
+            id_token_algorithms: vec!["RS256"],
         }
     }
 
@@ -265,6 +311,30 @@ mod tests {
             ["authorization_code", "client_credentials", "refresh_token"]
         );
         assert_eq!(metadata.scopes_supported, ["app", "openid", "read"]);
+    }
+
+    #[test]
+    fn id_token_response_types_need_an_implicit_client_with_openid() {
+        let implicit = |scope: &str| {
+            client("spa", |c| {
+                c.grant_types = vec![GrantType::Implicit];
+                c.scope = Scope::parse(scope).unwrap();
+            })
+        };
+        let offered = |scope| {
+            published("http://localhost:8081")
+                .metadata(&Offered::of([&implicit(scope)]))
+                .response_types_supported
+        };
+        assert_eq!(offered("app"), ["token"]);
+        assert_eq!(
+            offered("openid app"),
+            ["token", "id_token", "id_token token"]
+        );
+        let metadata = published("http://localhost:8081").metadata(&Offered::default());
+        assert_eq!(metadata.userinfo_endpoint, "http://localhost:8081/userinfo");
+        assert_eq!(metadata.subject_types_supported, ["public"]);
+        assert!(metadata.claims_supported.contains(&"email_verified"));
     }
 
     #[test]

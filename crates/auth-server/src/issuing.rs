@@ -17,6 +17,7 @@ use crate::domain::clock;
 use crate::domain::grant_type::GrantType;
 use crate::domain::token_value::{self, TokenFormat};
 use crate::domain::user::User;
+use crate::id_token::{IdTokenFor, SignIn};
 use crate::signing::{KeyRing, SigningError};
 
 /// On whose behalf a token acts.
@@ -82,6 +83,9 @@ pub enum RefreshPlan<'a> {
 pub struct Issued {
     pub response: TokenResponse,
     pub tokens: NewTokens,
+    /// For an OpenID Connect grant, who signed in: the ID token is added once the tokens are
+    /// stored.
+    pub sign_in: Option<SignIn>,
 }
 
 impl AsRef<NewTokens> for Issued {
@@ -105,6 +109,9 @@ pub struct CodeGrant<'a> {
     pub redirect_uri: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
+    /// OpenID Connect: the request's `nonce`, and when the user signed in, for the ID token.
+    pub nonce: Option<String>,
+    pub auth_time: i64,
 }
 
 /// The token policy (`tokens.*`), applied to every grant.
@@ -225,6 +232,7 @@ impl Issuer {
             refresh_token: refresh_value,
             expires_in: access.expires_at.map(|at| (at - now).max(0)),
             scope: grant.scope.to_string(),
+            id_token: None,
         };
         Ok(Issued {
             response,
@@ -234,6 +242,7 @@ impl Issuer {
                 access,
                 now,
             },
+            sign_in: None,
         })
     }
 
@@ -287,6 +296,30 @@ impl Issuer {
         (value, record)
     }
 
+    /// What tokens are signed with.
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// An ID token (see `openid::id_token`), signed with a published key.
+    pub fn id_token(&self, request: &IdTokenFor<'_>) -> Result<String, SigningError> {
+        self.keys.sign_id_token(request.now, |algorithm| {
+            request.claims(self.keys.issuer(), algorithm)
+        })
+    }
+
+    /// How long an ID token for `client` is valid: as long as its access tokens, and an hour when
+    /// those never expire (an ID token must).
+    pub fn id_token_validity(&self, client: &Client) -> i64 {
+        Some(
+            client
+                .access_token_validity
+                .unwrap_or(self.policy.access_token_validity),
+        )
+        .filter(|seconds| *seconds > 0)
+        .unwrap_or(3600)
+    }
+
     /// A single-use code for a new grant family, valid `tokens.code_validity` seconds.
     pub fn mint_code(&self, grant: CodeGrant<'_>) -> MintedCode {
         let now = clock::now();
@@ -305,6 +338,8 @@ impl Issuer {
             issued_at: now,
             expires_at: now + self.policy.code_validity,
             used_at: None,
+            nonce: grant.nonce,
+            auth_time: Some(grant.auth_time),
         };
         MintedCode { value, record }
     }

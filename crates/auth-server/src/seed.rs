@@ -3,12 +3,17 @@
 
 use crate::accounts::Passwords;
 use crate::db::clients::{self, ClientRow};
-use crate::db::{users, Store, StoreError};
+use crate::db::{profiles, users, Store, StoreError};
+use crate::domain::clock;
+use crate::domain::profile::Profile;
 
 pub const DEMO_CLIENT: &str = "dev";
 pub const DEMO_CLIENT_SECRET: &str = "11";
 pub const RESOURCE_CLIENT: &str = "resource";
 pub const RESOURCE_CLIENT_SECRET: &str = "resource-secret";
+/// The OpenID Connect relying party of the walkthrough (docs/openid-connect.md).
+pub const OIDC_CLIENT: &str = "rp";
+pub const OIDC_CLIENT_SECRET: &str = "rp-secret";
 pub const DEMO_USER: &str = "admin";
 pub const DEMO_PASSWORD: &str = "123456";
 
@@ -30,6 +35,19 @@ pub fn demo(store: &Store, passwords: &Passwords) -> Result<Vec<String>, StoreEr
             ),
             web_server_redirect_uri: Some("http://www.baidu.com".into()),
             access_token_validity: Some(3600),
+            autoapprove: Some("false".into()),
+            ..ClientRow::default()
+        },
+        ClientRow {
+            client_id: OIDC_CLIENT.into(),
+            client_secret: Some(OIDC_CLIENT_SECRET.into()),
+            scope: Some("openid,profile,email".into()),
+            authorized_grant_types: Some("authorization_code,refresh_token,implicit".into()),
+            web_server_redirect_uri: Some("http://127.0.0.1:8000/callback".into()),
+            access_token_validity: Some(3600),
+            additional_information: Some(
+                r#"{"post_logout_redirect_uris":["http://127.0.0.1:8000/signed-out"]}"#.into(),
+            ),
             autoapprove: Some("false".into()),
             ..ClientRow::default()
         },
@@ -67,6 +85,23 @@ pub fn demo(store: &Store, passwords: &Passwords) -> Result<Vec<String>, StoreEr
             Err(e) => return Err(e),
         }
         inserted.push(format!("user {DEMO_USER}"));
+    }
+    if profiles::find(&mut *store.conn()?, DEMO_USER)?.is_none() {
+        let profile = Profile {
+            name: Some("Demo Admin".into()),
+            given_name: Some("Demo".into()),
+            family_name: Some("Admin".into()),
+            preferred_username: Some(DEMO_USER.into()),
+            email: Some("admin@example.com".into()),
+            email_verified: true,
+            updated_at: clock::now(),
+            ..Profile::default()
+        };
+        match profiles::save(&mut *store.conn()?, DEMO_USER, profile) {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+        inserted.push(format!("profile of {DEMO_USER}"));
     }
     Ok(inserted)
 }

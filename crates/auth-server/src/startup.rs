@@ -28,6 +28,7 @@ use crate::http::{self, RequestSettings};
 use crate::introspection::{Introspection, IntrospectionPolicy, LocalValidator};
 use crate::issuing::Issuer;
 use crate::key_publication::KeyPublication;
+use crate::openid::OpenIdConnect;
 use crate::revocation::Revocation;
 use crate::settings::Settings;
 use crate::signing::{self, KeyRing, SigningError};
@@ -51,9 +52,17 @@ pub enum StartupError {
 
 /// Opens the database of the settings and brings its schema up to date.
 pub fn open_store(settings: &Settings, opening: Opening) -> Result<Store, StartupError> {
+    // A command of the command line uses one connection at a time. With a pool of one, taking it
+    // never makes the pool open another in the background, which a process about to exit would
+    // race: libpq's exit handlers under a connection still opening killed `client show` by a
+    // signal now and then.
+    let pool_size = match opening {
+        Opening::Existing => 1,
+        Opening::CreateAndWait { .. } => settings.database.pool_size,
+    };
     crate::db::open(
         &settings.database.url,
-        settings.database.pool_size,
+        pool_size,
         Duration::from_millis(settings.database.connect_timeout_ms),
         opening,
     )
@@ -100,6 +109,7 @@ struct Services {
     keys: web::Data<KeyPublication>,
     /// The auth server guards its own /hi and /me with tokens from its own store.
     guard: web::Data<Guard>,
+    openid: web::Data<OpenIdConnect>,
 }
 
 impl Services {
@@ -147,6 +157,7 @@ impl Services {
                 authority.clone(),
                 introspection_policy(settings),
             )),
+            openid: web::Data::new(OpenIdConnect::new(authority.clone())),
             authorization: web::Data::new(AuthorizationEndpoint::new(
                 authority,
                 AuthorizePolicy {
@@ -241,6 +252,7 @@ impl Application {
                 .app_data(bodies.clone())
                 .app_data(health.clone())
                 .app_data(services.guard.clone())
+                .app_data(services.openid.clone())
                 .app_data(discovery.clone())
                 .configure(http::routes)
                 .configure(|cfg| http::discovery(cfg, issuer_path.as_deref()))

@@ -113,6 +113,19 @@ catalogue! {
     MalformedCodeChallenge = (3018, 400, "invalid_request", "Malformed code_challenge or code_challenge_method", None),
     /// `security.pkce_plain_allowed = false`: RFC 9700 §2.1.1 recommends S256.
     PkcePlainRefused = (3020, 400, "invalid_request", "code_challenge_method plain is not allowed; use S256", None),
+    /// OpenID Connect Core §3.2.2.1, §3.3.2.11: implicit and hybrid requests must send a nonce.
+    NonceRequired = (3021, 400, "invalid_request", "nonce is required for this response_type", None),
+    /// OIDC Core §3.1.2.1: `none` stands alone.
+    InvalidPrompt = (3022, 400, "invalid_request", "Invalid prompt: none cannot be combined with other values", None),
+    /// OAuth 2.0 Multiple Response Type Encoding Practices §2.1: tokens never go in the query.
+    InvalidResponseMode = (3023, 400, "invalid_request", "Unsupported response_mode for this response_type", None),
+    MalformedMaxAge = (3024, 400, "invalid_request", "max_age must be a number of seconds", None),
+    /// OIDC Core §3.2.2.1: an ID token is only for a request with scope `openid`.
+    OpenIdScopeRequired = (3027, 400, "invalid_scope", "This response_type needs the openid scope", None),
+    /// OIDC Core §3.1.2.6: `prompt=none` and nobody usable is signed in (or too long ago).
+    LoginRequired = (3025, 400, "login_required", "The user must sign in", None),
+    /// OIDC Core §3.1.2.6: `prompt=none` and the user has not approved these scopes.
+    ConsentRequired = (3026, 400, "consent_required", "The user must approve this request", None),
     /// The user pressed Deny, or approved no scope (Spring's text).
     AccessDenied = (3019, 403, "access_denied", "User denied access", None),
     InvalidScope = (3101, 400, "invalid_scope", "Invalid scope: not allowed for this client", None),
@@ -152,6 +165,10 @@ catalogue! {
     /// Also when the approval form names another request than the one waiting (a stale tab, or a
     /// forged navigation that replaced it).
     NoPendingAuthorization = (6004, 400, "invalid_request", "No authorization request is waiting for this approval; start again from the application", None),
+    /// OpenID Connect RP-Initiated Logout §2: an exact match with one registered for the client.
+    InvalidPostLogoutRedirectUri = (6005, 400, "invalid_request", "The post_logout_redirect_uri is not registered for this client", None),
+    /// The hint must be an ID token this server signed (it may have expired).
+    InvalidIdTokenHint = (6006, 400, "invalid_request", "The id_token_hint is not an ID token issued by this server", None),
 
     // 5xxx: our side.
     ServerError = (5000, 500, "server_error", "Internal server error", None),

@@ -18,6 +18,9 @@ pub struct TokenResponse {
     pub expires_in: Option<i64>,
     /// Space-joined, sorted.
     pub scope: String,
+    /// OpenID Connect Core §3.1.3.3: for a grant whose scope has `openid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// RFC 6749 §5.2 error response.
@@ -139,6 +142,7 @@ mod tests {
             refresh_token: Some("r".into()),
             expires_in: Some(3599),
             scope: "app read".into(),
+            id_token: None,
         };
         assert_eq!(
             serde_json::to_string(&response).unwrap(),

@@ -12,24 +12,37 @@ use std::sync::Arc;
 use shared::params::Params;
 use shared::{ApiError, ErrorCode, Scope};
 
-pub use request::{AuthorizationRequest, AuthorizePolicy, ResponseType, AUTHORIZE_PARAMS};
+pub use request::{
+    AuthorizationRequest, AuthorizePolicy, Prompt, ResponseMode, ResponseType, AUTHORIZE_PARAMS,
+};
 
 use crate::accounts::users::Credentials;
 use crate::authority::Authority;
 use crate::db::Storage;
 use crate::domain::client::Client;
+use crate::domain::clock;
 use crate::domain::user::{SignedIn, User};
 use crate::stores::{ApprovalStore, ClientStore, TokenStore, UserStore};
 
 /// Where an authorization request goes next.
 #[derive(Debug)]
 pub enum Decision {
-    /// Nobody usable is signed in: sign in, then come back with the same request.
-    SignIn { client_id: String },
+    /// Nobody usable is signed in (or not recently enough for the request): sign in, then come
+    /// back with the same request.
+    SignIn {
+        client_id: String,
+        /// The request's `login_hint`, to prefill the login page with.
+        login_hint: Option<String>,
+    },
     /// Ask the user; the request waits in the session.
     Ask(Box<AuthorizationRequest>),
     /// Back to the client: a code, a token, or an error with the request's `state`.
     Redirect(String),
+    /// The same, posted by the browser to `action` (`response_mode=form_post`).
+    FormPost {
+        action: String,
+        params: Vec<(String, String)>,
+    },
     /// Shown to the user and never redirected: an unknown client, an untrusted redirect URI, or a
     /// failure of ours.
     ErrorPage(ApiError),
@@ -52,28 +65,50 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
         Self { authority, policy }
     }
 
-    /// `GET /oauth/authorize` from a browser in which someone may have signed in.
-    pub async fn authorize(&self, params: &Params, signed_in: Option<&SignedIn>) -> Decision {
+    /// `GET /oauth/authorize` from a browser in which someone may have signed in. `just_signed_in`:
+    /// the browser signed in for this very request a moment ago, which answers `prompt=login`
+    /// and any `max_age`.
+    pub async fn authorize(
+        &self,
+        params: &Params,
+        signed_in: Option<&SignedIn>,
+        just_signed_in: bool,
+    ) -> Decision {
         let (request, client) = match self.validate(params).await {
             Ok(valid) => valid,
             Err(decision) => return decision,
         };
-        let user = match signed_in {
+        let recent =
+            signed_in.filter(|s| just_signed_in || request.accepts_sign_in(s, clock::now_millis()));
+        let user = match recent {
             None => None,
             Some(signed_in) => match self.authority.users.current(signed_in).await {
-                Ok(user) => user,
+                Ok(user) => user.map(|user| (user, signed_in.at)),
                 Err(error) => return Decision::ErrorPage(error),
             },
         };
-        let Some(user) = user else {
+        let Some((user, auth_time)) = user else {
+            if request.prompt.none {
+                return request.error_redirect(&ApiError::new(ErrorCode::LoginRequired));
+            }
             return Decision::SignIn {
                 client_id: request.client_id,
+                login_hint: request.login_hint,
             };
         };
-        match self.is_preapproved(&request, &client, &user.username).await {
+        let preapproved = if request.prompt.consent {
+            Ok(false)
+        } else {
+            self.is_preapproved(&request, &client, &user.username).await
+        };
+        match preapproved {
             Ok(true) => {
                 let approved = request.scope();
-                self.issue(&request, &client, &user, &approved).await
+                self.issue(&request, &client, &user, &approved, auth_time)
+                    .await
+            }
+            Ok(false) if request.prompt.none => {
+                request.error_redirect(&ApiError::new(ErrorCode::ConsentRequired))
             }
             Ok(false) => Decision::Ask(Box::new(request)),
             Err(error) => Decision::ErrorPage(error),
@@ -116,7 +151,8 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
                 return Decision::ErrorPage(error);
             }
         }
-        self.issue(request, &client, &user, &approved).await
+        self.issue(request, &client, &user, &approved, signed_in.at)
+            .await
     }
 
     /// The user a browser's sign-in still stands for, if any.
@@ -177,7 +213,7 @@ mod tests {
         endpoint: &AuthorizationEndpoint<MemoryStore>,
         request: &Params,
     ) -> AuthorizationRequest {
-        match endpoint.authorize(request, Some(&admin())).await {
+        match endpoint.authorize(request, Some(&admin()), false).await {
             Decision::Ask(asked) => *asked,
             other => panic!("the user is not asked: {other:?}"),
         }
@@ -222,8 +258,8 @@ mod tests {
         let endpoint = endpoint(&store);
         let request = code_request("");
         assert!(matches!(
-            endpoint.authorize(&request, None).await,
-            Decision::SignIn { client_id } if client_id == "dev"
+            endpoint.authorize(&request, None, false).await,
+            Decision::SignIn { client_id, .. } if client_id == "dev"
         ));
         let asked = asked(&endpoint, &request).await;
         assert_eq!(asked.scope, ["app", "read"]);
@@ -233,7 +269,7 @@ mod tests {
         assert_eq!(store.state().codes.len(), 1);
         assert!(store.state().codes.values().all(|c| c.scope == "app,read"));
         // Remembered: the next request goes straight back with a code.
-        let again = redirect_params(endpoint.authorize(&request, Some(&admin())).await);
+        let again = redirect_params(endpoint.authorize(&request, Some(&admin()), false).await);
         assert!(again.contains_key("code"));
     }
 
@@ -245,7 +281,9 @@ mod tests {
             "response_type=code&client_id=dev&redirect_uri=https://evil.example/cb".to_owned(),
             format!("response_type=code&client_id=dev&redirect_uri={REDIRECT}/x"),
         ] {
-            let decision = endpoint.authorize(&params(&query), Some(&admin())).await;
+            let decision = endpoint
+                .authorize(&params(&query), Some(&admin()), false)
+                .await;
             assert!(
                 matches!(decision, Decision::ErrorPage(_)),
                 "{query}: {decision:?}"
@@ -260,14 +298,15 @@ mod tests {
             ("&scope=admin", "invalid_scope"),
             ("&code_challenge=short", "invalid_request"),
         ] {
-            let landed = redirect_params(endpoint.authorize(&code_request(extra), None).await);
+            let landed =
+                redirect_params(endpoint.authorize(&code_request(extra), None, false).await);
             assert_eq!(landed["error"], error, "{extra}");
             assert_eq!(landed["state"], "xyz");
         }
         let wrong_type = params(&format!(
             "response_type=magic&client_id=dev&redirect_uri={REDIRECT}&state=xyz"
         ));
-        let landed = redirect_params(endpoint.authorize(&wrong_type, None).await);
+        let landed = redirect_params(endpoint.authorize(&wrong_type, None, false).await);
         assert_eq!(landed["error"], "unsupported_response_type");
     }
 
@@ -284,7 +323,7 @@ mod tests {
             "&code_challenge={}&code_challenge_method=plain",
             "a".repeat(43)
         ));
-        let landed = redirect_params(strict.authorize(&plain, Some(&admin())).await);
+        let landed = redirect_params(strict.authorize(&plain, Some(&admin()), false).await);
         assert_eq!(landed["error"], "invalid_request");
         assert_eq!(
             landed["error_description"],
@@ -292,7 +331,7 @@ mod tests {
         );
         assert!(
             matches!(
-                endpoint(&store).authorize(&plain, None).await,
+                endpoint(&store).authorize(&plain, None, false).await,
                 Decision::SignIn { .. }
             ),
             "plain is fine by default: the user is asked to sign in"
@@ -338,7 +377,8 @@ mod tests {
         let request = params(&format!(
             "response_type=token&client_id=spa&redirect_uri={REDIRECT}&state=s&scope=read"
         ));
-        let Decision::Redirect(location) = endpoint.authorize(&request, Some(&admin())).await
+        let Decision::Redirect(location) =
+            endpoint.authorize(&request, Some(&admin()), false).await
         else {
             panic!("auto-approved")
         };

@@ -19,6 +19,7 @@ use crate::domain::pkce;
 use crate::domain::redirect_uri;
 use crate::domain::scope;
 use crate::domain::token_value::{self, TokenFormat};
+use crate::domain::user::SignedIn;
 
 /// The parameters the authorization endpoint reads.
 pub const AUTHORIZE_PARAMS: &[&str] = &[
@@ -29,6 +30,11 @@ pub const AUTHORIZE_PARAMS: &[&str] = &[
     "state",
     "code_challenge",
     "code_challenge_method",
+    "nonce",
+    "response_mode",
+    "prompt",
+    "max_age",
+    "login_hint",
 ];
 
 /// What the server allows of authorization requests (`security.*`).
@@ -38,22 +44,107 @@ pub struct AuthorizePolicy {
     pub pkce_plain_allowed: bool,
 }
 
-/// `state` is echoed back and, while the user decides, kept in the session cookie, which browsers
-/// cap at 4 KiB.
+/// `state` and `nonce` are echoed back and, while the user decides, kept in the session cookie,
+/// which browsers cap at 4 KiB.
 const MAX_STATE_BYTES: usize = 512;
+/// A `login_hint` is only ever a username.
+const MAX_LOGIN_HINT_BYTES: usize = 256;
 
+/// RFC 6749 §3.1.1, and OpenID Connect's (Core §3.2.2.1): the set of names, in any order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResponseType {
     Code,
     Token,
+    IdToken,
+    IdTokenToken,
 }
 
 impl ResponseType {
+    fn parse(value: &str) -> Option<Self> {
+        let mut names: Vec<&str> = value.split(' ').collect();
+        names.sort_unstable();
+        match names.as_slice() {
+            ["code"] => Some(Self::Code),
+            ["token"] => Some(Self::Token),
+            ["id_token"] => Some(Self::IdToken),
+            ["id_token", "token"] => Some(Self::IdTokenToken),
+            _ => None,
+        }
+    }
+
     pub fn grant(self) -> GrantType {
         match self {
             ResponseType::Code => GrantType::AuthorizationCode,
-            ResponseType::Token => GrantType::Implicit,
+            ResponseType::Token | ResponseType::IdToken | ResponseType::IdTokenToken => {
+                GrantType::Implicit
+            }
         }
+    }
+
+    /// Whether the answer carries an ID token, which needs scope `openid` and a `nonce`.
+    pub fn has_id_token(self) -> bool {
+        matches!(self, ResponseType::IdToken | ResponseType::IdTokenToken)
+    }
+
+    /// Whether the answer carries an access token.
+    pub fn has_access_token(self) -> bool {
+        matches!(self, ResponseType::Token | ResponseType::IdTokenToken)
+    }
+}
+
+/// How the answer reaches the client (OAuth 2.0 Multiple Response Type Encoding Practices §2.1,
+/// Form Post Response Mode): in the redirect's query or fragment, or posted by the browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResponseMode {
+    Query,
+    Fragment,
+    FormPost,
+}
+
+impl ResponseMode {
+    /// The mode asked for, or the response type's default; tokens never go in a query, where
+    /// they would end up in logs and `Referer` headers.
+    fn choose(asked: Option<&str>, response_type: ResponseType) -> Result<Self, ()> {
+        let default = match response_type {
+            ResponseType::Code => Self::Query,
+            _ => Self::Fragment,
+        };
+        match asked {
+            None => Ok(default),
+            Some("query") if response_type == ResponseType::Code => Ok(Self::Query),
+            Some("fragment") => Ok(Self::Fragment),
+            Some("form_post") => Ok(Self::FormPost),
+            Some(_) => Err(()),
+        }
+    }
+}
+
+/// OpenID Connect Core §3.1.2.1 `prompt`. `select_account` counts as `login`: one account per
+/// browser session here, so choosing one is signing in again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    /// Show no page: answer at once, or say why not.
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+impl Prompt {
+    fn parse(value: Option<&str>) -> Result<Self, ErrorCode> {
+        let mut prompt = Prompt::default();
+        for name in value.unwrap_or_default().split(' ') {
+            match name {
+                "none" => prompt.none = true,
+                "login" | "select_account" => prompt.login = true,
+                "consent" => prompt.consent = true,
+                // Values this server does not know (`create`, say) ask for nothing it could do.
+                _ => {}
+            }
+        }
+        if prompt.none && (prompt.login || prompt.consent) {
+            return Err(ErrorCode::InvalidPrompt);
+        }
+        Ok(prompt)
     }
 }
 
@@ -74,6 +165,26 @@ pub struct AuthorizationRequest {
     pub state: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
+    /// OpenID Connect: echoed in the ID token.
+    #[serde(default)]
+    pub nonce: Option<String>,
+    #[serde(default = "ResponseMode::default_query")]
+    pub response_mode: ResponseMode,
+    #[serde(default)]
+    pub prompt: Prompt,
+    /// Seconds: a sign-in older than this must be done again (OIDC Core §3.1.2.1).
+    #[serde(default)]
+    pub max_age: Option<i64>,
+    /// A username to prefill the login page with.
+    #[serde(default)]
+    pub login_hint: Option<String>,
+}
+
+impl ResponseMode {
+    /// What requests kept in sessions before response modes existed meant.
+    fn default_query() -> Self {
+        ResponseMode::Query
+    }
 }
 
 /// Adds `params` to `base`, in the fragment or the query, keeping what the query had.
@@ -105,10 +216,8 @@ impl AuthorizationRequest {
             .to_owned();
 
         // From here on, errors go back to the client.
-        let response_type = match params.get("response_type") {
-            Some("token") => ResponseType::Token,
-            _ => ResponseType::Code,
-        };
+        let parsed_type = params.get("response_type").and_then(ResponseType::parse);
+        let response_type = parsed_type.unwrap_or(ResponseType::Code);
         let mut request = AuthorizationRequest {
             id: token_value::generate(TokenFormat::Random),
             client_id: client.client_id.clone(),
@@ -119,6 +228,11 @@ impl AuthorizationRequest {
             state: params.get("state").map(str::to_owned),
             code_challenge: None,
             code_challenge_method: None,
+            nonce: None,
+            response_mode: ResponseMode::choose(None, response_type).unwrap_or(ResponseMode::Query),
+            prompt: Prompt::default(),
+            max_age: None,
+            login_hint: None,
         };
         if request
             .state
@@ -132,15 +246,35 @@ impl AuthorizationRequest {
         let fail = |request: &AuthorizationRequest, code: ErrorCode| {
             request.error_redirect(&ApiError::new(code))
         };
-        match params.get("response_type") {
-            None => {
+        match (params.get("response_type"), parsed_type) {
+            (None, _) => {
                 return Err(request.error_redirect(
                     &ApiError::new(ErrorCode::MissingParameter).with_arg("response_type"),
                 ))
             }
-            Some("code" | "token") => {}
-            Some(_) => return Err(fail(&request, ErrorCode::UnsupportedResponseType)),
+            (Some(_), Some(_)) => {}
+            (Some(_), None) => return Err(fail(&request, ErrorCode::UnsupportedResponseType)),
         }
+        request.response_mode = ResponseMode::choose(params.get("response_mode"), response_type)
+            .map_err(|()| fail(&request, ErrorCode::InvalidResponseMode))?;
+        request.prompt =
+            Prompt::parse(params.get("prompt")).map_err(|code| fail(&request, code))?;
+        request.max_age = match params.get("max_age").map(str::parse::<i64>) {
+            None => None,
+            Some(Ok(seconds)) if seconds >= 0 => Some(seconds),
+            Some(_) => return Err(fail(&request, ErrorCode::MalformedMaxAge)),
+        };
+        for (name, limit) in [
+            ("nonce", MAX_STATE_BYTES),
+            ("login_hint", MAX_LOGIN_HINT_BYTES),
+        ] {
+            if params.get(name).is_some_and(|v| v.len() > limit) {
+                return Err(request
+                    .error_redirect(&ApiError::new(ErrorCode::ParameterTooLong).with_arg(name)));
+            }
+        }
+        request.nonce = params.get("nonce").map(str::to_owned);
+        request.login_hint = params.get("login_hint").map(str::to_owned);
         let grant = response_type.grant();
         if !client.allows(grant) {
             return Err(request.error_redirect(
@@ -154,6 +288,14 @@ impl AuthorizationRequest {
         let scope = scope::negotiate(requested, &client.scope)
             .map_err(|error| request.error_redirect(&error))?;
         request.scope = scope.iter().map(str::to_owned).collect();
+        if response_type.has_id_token() {
+            if !scope.contains("openid") {
+                return Err(fail(&request, ErrorCode::OpenIdScopeRequired));
+            }
+            if request.nonce.is_none() {
+                return Err(fail(&request, ErrorCode::NonceRequired));
+            }
+        }
         if response_type == ResponseType::Code {
             let challenge = pkce::parse_challenge(
                 params.get("code_challenge"),
@@ -209,17 +351,42 @@ impl AuthorizationRequest {
                 && self.code_challenge.is_none())
     }
 
-    fn in_fragment(&self) -> bool {
-        self.response_type == ResponseType::Token
+    /// Whether a sign-in may answer this request without signing in again: not when it asks to
+    /// (`prompt=login`), nor when the sign-in is older than its `max_age`.
+    /// `max_age=0` always asks (OIDC Core: it is `prompt=login`), so the age is compared in
+    /// milliseconds: a sign-in in the same second is still older than zero.
+    pub fn accepts_sign_in(&self, signed_in: &SignedIn, now_millis: i64) -> bool {
+        !self.prompt.login
+            && self
+                .max_age
+                .is_none_or(|max| now_millis - signed_in.millis() < max.saturating_mul(1000))
     }
 
-    /// The redirect carrying `params` and the request's `state`.
+    /// Whether this is an OpenID Connect request (Core §3.1.2.1).
+    pub fn is_openid(&self) -> bool {
+        self.scope.iter().any(|s| s == "openid")
+    }
+
+    /// The answer carrying `params` and the request's `state`, as the response mode says.
     pub fn redirect(&self, params: &[(&str, &str)]) -> Decision {
         let mut all = params.to_vec();
         if let Some(state) = &self.state {
             all.push(("state", state));
         }
-        match with_params(&self.redirect_uri, &all, self.in_fragment()) {
+        let in_fragment = match self.response_mode {
+            ResponseMode::Query => false,
+            ResponseMode::Fragment => true,
+            ResponseMode::FormPost => {
+                return Decision::FormPost {
+                    action: self.redirect_uri.clone(),
+                    params: all
+                        .into_iter()
+                        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                        .collect(),
+                }
+            }
+        };
+        match with_params(&self.redirect_uri, &all, in_fragment) {
             Ok(url) => Decision::Redirect(url),
             Err(error) => Decision::ErrorPage(error),
         }
@@ -248,6 +415,11 @@ mod tests {
             state: state.map(str::to_owned),
             code_challenge: None,
             code_challenge_method: None,
+            nonce: None,
+            response_mode: ResponseMode::choose(None, response_type).unwrap(),
+            prompt: Prompt::default(),
+            max_age: None,
+            login_hint: None,
         }
     }
 

@@ -35,7 +35,8 @@ impl SignedIn {
         }
     }
 
-    fn millis(&self) -> i64 {
+    /// Unix milliseconds of the sign-in.
+    pub fn millis(&self) -> i64 {
         self.at_millis.unwrap_or(self.at.saturating_mul(1000))
     }
 }

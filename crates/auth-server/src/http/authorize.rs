@@ -11,7 +11,7 @@ use shared::params::{parse_pairs, Params};
 use shared::{ApiError, ErrorCode};
 
 use super::body::read_form;
-use super::pages::{error_page, page, see_other};
+use super::pages::{error_page, page, page_with_script, see_other};
 use super::session::{Continue, WebSession, CSRF_FIELD};
 use super::RequestSettings;
 use crate::authorization_endpoint::{AuthorizationEndpoint, Choice, Decision, AUTHORIZE_PARAMS};
@@ -25,12 +25,17 @@ const MAX_CONTINUE_BYTES: usize = 2048;
 fn respond(decision: Decision, web_session: &WebSession, query: Option<String>) -> HttpResponse {
     let stored = match decision {
         Decision::Redirect(location) => return see_other(&location),
+        Decision::FormPost { action, params } => return form_post(&action, &params),
         Decision::ErrorPage(error) => return error_page(&error),
-        Decision::SignIn { client_id } => {
+        Decision::SignIn {
+            client_id,
+            login_hint,
+        } => {
             web_session.forget_user();
             web_session.set_continue(&Continue {
                 query: query.unwrap_or_default(),
                 client_id: Some(client_id),
+                login_hint,
             })
         }
         Decision::Ask(request) => {
@@ -65,8 +70,24 @@ pub async fn authorize(
         );
     }
     let signed_in = web_session.signed_in(settings.session_max_age);
-    let decision = endpoint.authorize(&params, signed_in.as_ref()).await;
+    let just_signed_in = web_session.take_just_signed_in(&query);
+    let decision = endpoint
+        .authorize(&params, signed_in.as_ref(), just_signed_in)
+        .await;
     respond(decision, &web_session, Some(query))
+}
+
+#[derive(Template)]
+#[template(path = "form_post.html")]
+struct FormPostPage<'a> {
+    action: &'a str,
+    params: &'a [(String, String)],
+}
+
+/// OAuth 2.0 Form Post Response Mode §2: a page whose form the browser posts to the client, by
+/// script at once or by the user's press where scripts do not run.
+fn form_post(action: &str, params: &[(String, String)]) -> HttpResponse {
+    page_with_script(StatusCode::OK, &FormPostPage { action, params })
 }
 
 #[derive(Template)]

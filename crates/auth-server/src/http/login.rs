@@ -20,6 +20,8 @@ use crate::authorization_endpoint::AuthorizationEndpoint;
 struct LoginPage<'a> {
     csrf: &'a str,
     client_id: Option<&'a str>,
+    /// Prefilled: the authorization request's `login_hint`.
+    username: Option<&'a str>,
     error: Option<&'a str>,
     notice: Option<&'a str>,
 }
@@ -32,9 +34,17 @@ struct SignedInPage<'a> {
 }
 
 /// Where a signed-in user goes next: back into the authorization request that sent them here.
-fn after_sign_in(web_session: &WebSession) -> HttpResponse {
+/// `fresh`: they signed in just now, for that request.
+fn after_sign_in(web_session: &WebSession, fresh: bool) -> HttpResponse {
     match web_session.take_continue() {
-        Some(next) => see_other(&format!("/oauth/authorize?{}", next.query)),
+        Some(next) => {
+            if fresh {
+                if let Err(error) = web_session.set_just_signed_in(&next.query) {
+                    return error_page(&error);
+                }
+            }
+            see_other(&format!("/oauth/authorize?{}", next.query))
+        }
         None => see_other("/login"),
     }
 }
@@ -53,7 +63,7 @@ pub async fn form(
     if let Some(signed_in) = web_session.signed_in(settings.session_max_age) {
         match endpoint.signed_in_user(&signed_in).await {
             Ok(Some(_)) if web_session.continuation().is_some() => {
-                return after_sign_in(&web_session);
+                return after_sign_in(&web_session, false);
             }
             Ok(Some(user)) => {
                 return page(
@@ -88,6 +98,7 @@ pub async fn form(
         &LoginPage {
             csrf: &csrf,
             client_id: next.as_ref().and_then(|n| n.client_id.as_deref()),
+            username: next.as_ref().and_then(|n| n.login_hint.as_deref()),
             error,
             notice,
         },
@@ -127,7 +138,7 @@ pub async fn sign_in(
     };
     match endpoint.sign_in(credentials).await {
         Ok(user) => match web_session.sign_in(&user.username) {
-            Ok(()) => after_sign_in(&web_session),
+            Ok(()) => after_sign_in(&web_session, true),
             Err(error) => error_page(&error),
         },
         Err(error) if error.code() == ErrorCode::UserDisabled => see_other("/login?error=disabled"),
@@ -174,6 +185,7 @@ fn locked_out(web_session: &WebSession, seconds: u64) -> HttpResponse {
         &LoginPage {
             csrf: &csrf,
             client_id: next.as_ref().and_then(|n| n.client_id.as_deref()),
+            username: next.as_ref().and_then(|n| n.login_hint.as_deref()),
             error: Some(&error),
             notice: None,
         },

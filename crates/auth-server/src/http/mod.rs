@@ -9,6 +9,7 @@ mod health;
 mod introspect;
 mod keys;
 mod login;
+mod openid;
 mod pages;
 mod revoke;
 mod session;
@@ -62,7 +63,18 @@ pub fn pages(cfg: &mut web::ServiceConfig, key: &Key, secure_cookies: bool) {
             .route(web::post().to(login::sign_out))
             .default_service(web::to(fallback::only_post)),
     )
-    .route("/assets/oauth.css", web::get().to(pages::stylesheet));
+    .service(
+        web::resource(crate::discovery::END_SESSION_PATH)
+            .wrap(sessions())
+            .route(web::get().to(openid::end_session))
+            .route(web::post().to(openid::end_session_form))
+            .default_service(web::to(fallback::only_get_post)),
+    )
+    .route("/assets/oauth.css", web::get().to(pages::stylesheet))
+    .route(
+        "/assets/form-post.js",
+        web::get().to(pages::form_post_script),
+    );
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -101,6 +113,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/oauth/token_key")
             .route(web::get().to(keys::token_key))
             .default_service(web::to(fallback::only_get)),
+    )
+    .service(
+        web::resource(crate::discovery::USERINFO_PATH)
+            .route(web::get().to(openid::userinfo))
+            .route(web::post().to(openid::userinfo))
+            .default_service(web::to(fallback::only_get_post)),
     )
     .configure(shared::protected::routes)
     .service(

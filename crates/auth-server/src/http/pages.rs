@@ -8,12 +8,19 @@ use shared::ApiError;
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
+/// The form-post page's: its one script, served from here, submits the form.
+const CSP_WITH_SCRIPT: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+                               script-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 fn secured(status: StatusCode) -> actix_web::HttpResponseBuilder {
+    secured_with(status, CSP)
+}
+
+fn secured_with(status: StatusCode, csp: &'static str) -> actix_web::HttpResponseBuilder {
     let mut builder = HttpResponse::build(status);
     builder
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CONTENT_SECURITY_POLICY, csp))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
@@ -23,8 +30,17 @@ fn secured(status: StatusCode) -> actix_web::HttpResponseBuilder {
 
 /// A rendered page. A template that fails to render (a bug) is an opaque 500.
 pub fn page(status: StatusCode, template: &impl Template) -> HttpResponse {
+    render(status, template, CSP)
+}
+
+/// A page that runs this server's own scripts (`/assets/*.js`), and no other.
+pub fn page_with_script(status: StatusCode, template: &impl Template) -> HttpResponse {
+    render(status, template, CSP_WITH_SCRIPT)
+}
+
+fn render(status: StatusCode, template: &impl Template, csp: &'static str) -> HttpResponse {
     match template.render() {
-        Ok(body) => secured(status)
+        Ok(body) => secured_with(status, csp)
             .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
             .body(body),
         Err(error) => {
@@ -82,4 +98,13 @@ pub async fn stylesheet() -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(include_str!("../../assets/oauth.css"))
+}
+
+/// The form-post page's script, from the binary.
+pub async fn form_post_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(include_str!("../../assets/form-post.js"))
 }

@@ -21,6 +21,7 @@ const USER: &str = "user";
 const CSRF: &str = "csrf";
 const PENDING: &str = "pending";
 const CONTINUE: &str = "continue";
+const JUST_SIGNED_IN: &str = "just_signed_in";
 
 /// The form field carrying the CSRF token (Spring Security's name).
 pub const CSRF_FIELD: &str = "_csrf";
@@ -42,6 +43,9 @@ pub fn middleware(key: Key, secure: bool) -> SessionMiddleware<CookieSessionStor
 pub struct Continue {
     pub query: String,
     pub client_id: Option<String>,
+    /// The request's `login_hint`, prefilled on the login page.
+    #[serde(default)]
+    pub login_hint: Option<String>,
 }
 
 /// The session of one request. Unreadable contents count as absent.
@@ -146,5 +150,20 @@ impl<'a> WebSession<'a> {
         let next = self.get(CONTINUE);
         self.session.remove(CONTINUE);
         next
+    }
+
+    /// Records that the user signed in for the authorization request `query` just now: that
+    /// request, once, needs no other sign-in (`prompt=login`, `max_age=0`).
+    pub fn set_just_signed_in(&self, query: &str) -> Result<(), ApiError> {
+        self.set(JUST_SIGNED_IN, &query)
+    }
+
+    /// Whether the user signed in for `query` just now; asked once.
+    pub fn take_just_signed_in(&self, query: &str) -> bool {
+        let recorded: Option<String> = self.get(JUST_SIGNED_IN);
+        if recorded.is_some() {
+            self.session.remove(JUST_SIGNED_IN);
+        }
+        recorded.as_deref() == Some(query)
     }
 }

@@ -84,6 +84,18 @@ impl SigningKey {
         })
     }
 
+    /// What verifies its signatures; `None` for a secret.
+    pub fn decoding_key(&self) -> Option<DecodingKey> {
+        let pem = self.public_pem.as_deref()?.as_bytes();
+        match self.algorithm {
+            SigningAlgorithm::RS256 => DecodingKey::from_rsa_pem(pem),
+            SigningAlgorithm::ES256 => DecodingKey::from_ec_pem(pem),
+            SigningAlgorithm::EdDSA => DecodingKey::from_ed_pem(pem),
+            SigningAlgorithm::HS256 => return None,
+        }
+        .ok()
+    }
+
     /// Whether it may sign at `now`: added to the set long enough ago, and not retired.
     pub fn signs_at(&self, now: i64) -> bool {
         self.retired_at.is_none() && self.signs_from <= now
@@ -92,14 +104,7 @@ impl SigningKey {
     /// Its RFC 7517 entry, with `kid`, `use: "sig"` and `alg` (legacy Spring's JWK store skips a
     /// key without `use`); `None` for a secret.
     pub fn jwk(&self) -> Option<Jwk> {
-        let pem = self.public_pem.as_deref()?;
-        let decoding = match self.algorithm {
-            SigningAlgorithm::RS256 => DecodingKey::from_rsa_pem(pem.as_bytes()),
-            SigningAlgorithm::ES256 => DecodingKey::from_ec_pem(pem.as_bytes()),
-            SigningAlgorithm::EdDSA => DecodingKey::from_ed_pem(pem.as_bytes()),
-            SigningAlgorithm::HS256 => return None,
-        }
-        .ok()?;
+        let decoding = self.decoding_key()?;
         let mut jwk = Jwk::from_decoding_key(&decoding, Some(self.algorithm.jose())).ok()?;
         jwk.common.key_id = self.kid.clone();
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);

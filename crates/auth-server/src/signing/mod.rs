@@ -17,9 +17,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::Header;
+use jsonwebtoken::{Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use shared::jwt_claims::AccessTokenClaims;
 use shared::{ApiError, ErrorCode};
 
@@ -118,6 +119,17 @@ impl From<SigningError> for ApiError {
     }
 }
 
+fn encode(
+    key: &SigningKey,
+    typ: TokenTyp,
+    claims: &impl Serialize,
+) -> Result<String, SigningError> {
+    let mut header = Header::new(key.algorithm.jose());
+    header.kid = key.kid.clone();
+    header.typ = Some(typ.as_str().to_owned());
+    key.signer.encode(&header, claims)
+}
+
 /// What `/oauth/token_key` answers, in legacy Spring's shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TokenKey {
@@ -127,15 +139,35 @@ pub struct TokenKey {
     pub value: String,
 }
 
-/// The key that signs at `now` among `keys` (see [`KeyRing::signing_key`]).
-fn signing_key(keys: &[SigningKey], now: i64) -> Result<&SigningKey, SigningError> {
+/// The key that signs at `now` among those of `keys` that `usable` accepts (see
+/// [`KeyRing::signing_key`]).
+fn signing_key(
+    keys: &[SigningKey],
+    now: i64,
+    usable: impl Fn(&SigningKey) -> bool,
+) -> Result<&SigningKey, SigningError> {
     let order =
         |a: &&SigningKey, b: &&SigningKey| (a.signs_from, &a.kid).cmp(&(b.signs_from, &b.kid));
     keys.iter()
-        .filter(|k| k.signs_at(now))
+        .filter(|k| usable(k) && k.signs_at(now))
         .max_by(order)
-        .or_else(|| keys.iter().filter(|k| k.retired_at.is_none()).min_by(order))
+        .or_else(|| {
+            keys.iter()
+                .filter(|k| usable(k) && k.retired_at.is_none())
+                .min_by(order)
+        })
         .ok_or(SigningError::NoKey)
+}
+
+fn any_key(_: &SigningKey) -> bool {
+    true
+}
+
+/// A key whose public half is in the JWK set: the only kind a relying party can check an ID
+/// token with (a shared HS256 secret is never published, and OIDC keys HS256 with each client's
+/// own secret, which is stored here only as a bcrypt hash).
+fn published(key: &SigningKey) -> bool {
+    key.public_pem.is_some()
 }
 
 pub struct KeyRing {
@@ -191,17 +223,66 @@ impl KeyRing {
     /// one that started signing last. When none has (every key still in its delay), the one whose
     /// delay ends first: better a token a slow cache must refetch for than none.
     pub fn signing_key(&self, now: i64) -> Result<SigningKey, SigningError> {
-        signing_key(&self.keys(), now).cloned()
+        signing_key(&self.keys(), now, any_key).cloned()
     }
 
     /// `claims`, signed with the key of the moment (borrowed from the snapshot, not copied).
     pub fn sign(&self, claims: &AccessTokenClaims, now: i64) -> Result<String, SigningError> {
         let keys = self.keys();
-        let key = signing_key(&keys, now)?;
-        let mut header = Header::new(key.algorithm.jose());
-        header.kid = key.kid.clone();
-        header.typ = Some(self.typ.as_str().to_owned());
-        key.signer.encode(&header, claims)
+        let key = signing_key(&keys, now, any_key)?;
+        encode(key, self.typ, claims)
+    }
+
+    /// An ID token (OIDC Core §2): the claims `build` makes for the algorithm of the signing key
+    /// (`at_hash` depends on it), signed with a published key and typed `JWT` whatever access
+    /// tokens are (RFC 9068's `at+jwt` would make an access token of it).
+    pub fn sign_id_token<C: Serialize>(
+        &self,
+        now: i64,
+        build: impl FnOnce(SigningAlgorithm) -> C,
+    ) -> Result<String, SigningError> {
+        let keys = self.keys();
+        let key = signing_key(&keys, now, published)?;
+        encode(key, TokenTyp::Jwt, &build(key.algorithm))
+    }
+
+    /// The algorithms ID tokens are signed with, for discovery: those of the published keys.
+    pub fn id_token_algorithms(&self) -> Vec<&'static str> {
+        let mut algorithms: Vec<&'static str> = self
+            .keys()
+            .iter()
+            .filter(|k| published(k))
+            .map(|k| k.algorithm.as_str())
+            .collect();
+        algorithms.sort_unstable();
+        algorithms.dedup();
+        algorithms
+    }
+
+    /// The claims of an ID token this server signed with a key it still publishes, checked for
+    /// signature and issuer only: an `id_token_hint` (OIDC RP-Initiated Logout §2) may have
+    /// expired long ago.
+    pub fn verify_id_token_hint(&self, token: &str) -> Option<serde_json::Map<String, Value>> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        let kid = header.kid?;
+        let keys = self.keys();
+        let key = keys
+            .iter()
+            .find(|k| published(k) && k.kid.as_deref() == Some(kid.as_str()))?;
+        if key.algorithm.jose() != header.alg {
+            return None;
+        }
+        let decoding = key.decoding_key()?;
+        let mut validation = Validation::new(header.alg);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        if !self.issuer().is_empty() {
+            validation.set_issuer(&[self.issuer()]);
+        }
+        jsonwebtoken::decode::<serde_json::Map<String, Value>>(token, &decoding, &validation)
+            .ok()
+            .map(|data| data.claims)
     }
 
     /// Every published public key (RFC 7517 §5). A shared secret is never in it.
@@ -214,7 +295,7 @@ impl KeyRing {
     /// The key legacy Spring resource servers verify with: the one signing now (Spring had one).
     pub fn token_key(&self, now: i64) -> Result<TokenKey, SigningError> {
         let keys = self.keys();
-        let key = signing_key(&keys, now)?;
+        let key = signing_key(&keys, now, any_key)?;
         let value = match (&key.public_pem, &self.secret) {
             (Some(pem), _) => pem.clone(),
             (None, Some(secret)) => secret.expose_secret().to_owned(),

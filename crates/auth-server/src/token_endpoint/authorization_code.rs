@@ -16,7 +16,9 @@ use crate::domain::grant_type::GrantType;
 use crate::domain::pkce::{self, Challenge, Method};
 use crate::domain::token_value;
 use crate::domain::user::User;
+use crate::id_token::SignIn;
 use crate::issuing::{Grant, Issued, Issuer, Joining, RefreshPlan, Subject};
+use crate::openid;
 use crate::stores::{ClientStore, TokenStore, UserStore};
 
 impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
@@ -32,7 +34,7 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
     ) -> Result<TokenResponse, ApiError> {
         let now = clock::now();
         let request = CodeRequest {
-            client,
+            client: client.clone(),
             redirect_uri: redirect_uri.map(str::to_owned),
             verifier: verifier.map(str::to_owned),
             issuer: self.authority.issuer.clone(),
@@ -48,7 +50,15 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
             )
             .await?;
         match exchange {
-            Exchange::Issued(issued) => Ok(issued.response),
+            Exchange::Issued(issued) => {
+                openid::respond(
+                    &self.authority,
+                    &client,
+                    issued.response,
+                    issued.sign_in.as_ref(),
+                )
+                .await
+            }
             Exchange::Refused(error) => Err(error),
             // The grant was revoked while the code was still unused: nothing to give.
             Exchange::Unknown | Exchange::GrantRevoked => {
@@ -93,10 +103,11 @@ impl CodeRequest {
         let user = user
             .filter(User::may_sign_in)
             .ok_or(ApiError::new(ErrorCode::InvalidAuthorizationCode))?;
+        let scope = Scope::from_comma_list(&record.scope);
         let grant = Grant {
             client,
             subject: &Subject::user(&user),
-            scope: &Scope::from_comma_list(&record.scope),
+            scope: &scope,
             grant_type: GrantType::AuthorizationCode,
         };
         let refresh = if client.allows(GrantType::RefreshToken) {
@@ -104,9 +115,15 @@ impl CodeRequest {
         } else {
             RefreshPlan::None
         };
-        Ok(self
+        let mut issued = self
             .issuer
-            .mint(&grant, Joining::Family(&record.family_id), refresh)?)
+            .mint(&grant, Joining::Family(&record.family_id), refresh)?;
+        issued.sign_in = SignIn::of(Some(&user.username), &scope).map(|sign_in| SignIn {
+            auth_time: record.auth_time,
+            nonce: record.nonce.clone(),
+            ..sign_in
+        });
+        Ok(issued)
     }
 }
 
@@ -214,6 +231,8 @@ mod tests {
             redirect_uri: Some(REDIRECT.into()),
             code_challenge: challenge.map(str::to_owned),
             code_challenge_method: challenge.map(|_| pkce::Method::S256.as_str().to_owned()),
+            nonce: None,
+            auth_time: 1,
         });
         store.store_code(minted.record).await.unwrap();
         minted.value

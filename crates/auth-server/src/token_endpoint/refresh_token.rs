@@ -11,7 +11,9 @@ use crate::db::tokens::{RefreshTokenRecord, Stored};
 use crate::domain::client::Client;
 use crate::domain::clock;
 use crate::domain::grant_type::GrantType;
+use crate::id_token::SignIn;
 use crate::issuing::{Grant, Joining, RefreshPlan, Subject};
+use crate::openid;
 use crate::stores::{ClientStore, TokenStore, UserStore};
 
 impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
@@ -38,7 +40,8 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
         }
         // Every check comes before anything is written: a refused request leaves the client's
         // refresh token as it was.
-        let granted = Scope::from_comma_list(&record.scope);
+        let granted_scope = Scope::from_comma_list(&record.scope);
+        let granted = granted_scope.clone();
         let scope = match requested {
             None => granted,
             Some(narrower) if narrower.is_subset_of(&granted) => narrower,
@@ -74,7 +77,11 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
                 .issuer
                 .mint(&grant, Joining::Family(&record.family_id), plan)?;
         match self.authority.store.store_tokens(issued.tokens).await? {
-            Stored::Stored => Ok(issued.response),
+            // OIDC Core §12.2: a grant with `openid` gets a fresh ID token, without `nonce`.
+            Stored::Stored => {
+                let sign_in = SignIn::of(record.user_name.as_deref(), &granted_scope);
+                openid::respond(&self.authority, client, issued.response, sign_in.as_ref()).await
+            }
             // Revoked between our read and our write.
             Stored::FamilyRevoked | Stored::RefreshGone => {
                 Err(ApiError::new(ErrorCode::InvalidRefreshToken))

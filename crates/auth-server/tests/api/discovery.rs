@@ -34,9 +34,12 @@ async fn the_metadata_names_every_endpoint_under_the_issuer(app: TestApp) {
             json["revocation_endpoint"],
             format!("{issuer}/oauth2/revoke")
         );
-        // What the demo clients have: every grant, and the scopes "app" and (the resource
-        // server's) "introspect".
-        assert_eq!(json["response_types_supported"], json!(["code", "token"]));
+        // What the demo clients have: every grant, the scopes "app", (the resource server's)
+        // "introspect" and (the relying party's) "openid", "profile" and "email".
+        assert_eq!(
+            json["response_types_supported"],
+            json!(["code", "token", "id_token", "id_token token"])
+        );
         assert_eq!(
             json["grant_types_supported"],
             json!([
@@ -47,7 +50,10 @@ async fn the_metadata_names_every_endpoint_under_the_issuer(app: TestApp) {
                 "refresh_token"
             ])
         );
-        assert_eq!(json["scopes_supported"], json!(["app", "introspect"]));
+        assert_eq!(
+            json["scopes_supported"],
+            json!(["app", "email", "introspect", "openid", "profile"])
+        );
         assert_eq!(
             json["token_endpoint_auth_methods_supported"],
             json!(["client_secret_basic", "client_secret_post", "none"])

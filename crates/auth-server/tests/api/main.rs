@@ -10,6 +10,7 @@ mod discovery;
 mod introspection;
 mod jwt;
 mod logging;
+mod openid;
 mod pages;
 mod password;
 mod protected;

@@ -378,7 +378,7 @@ async fn item_15_secrets_and_passwords_are_stored_as_bcrypt_hashes(backend: Back
             .select((u::username, u::password))
             .load(&mut *conn)
             .unwrap();
-        assert_eq!(secrets.len(), 3, "{secrets:?}");
+        assert_eq!(secrets.len(), 4, "{secrets:?}");
         for (id, secret) in &secrets {
             assert_bcrypt(secret.as_deref().unwrap_or_default(), id);
         }
