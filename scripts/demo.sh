@@ -254,6 +254,51 @@ call "the same code again is refused" 400 \
     -d "grant_type=authorization_code&code=$CODE&client_id=dev&client_secret=11&redirect_uri=http://www.baidu.com" "$AUTH/oauth/token"
 expect_error invalid_grant "Authorization code already used; the tokens issued with it are revoked"
 
+# OpenID Connect with the demo relying party `rp`, in the same browser (admin is signed in).
+RP_CALLBACK=http://127.0.0.1:8000/callback
+# RFC 7636 appendix B's verifier and its S256 challenge.
+VERIFIER=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk
+CHALLENGE=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM
+readme_begin "Signing in with OpenID Connect" \
+    "A relying party (the demo client \`rp\`) asks for scope \`openid\` with a \`nonce\` and PKCE, and gets an ID token with the code's tokens: who signed in, when, for which client, with the claims \`profile\` and \`email\` release. The UserInfo endpoint answers the same claims for the access token, and RP-initiated logout ends the browser session. (docs/openid-connect.md; the same browser as above, still signed in as admin.)"
+SHOW_JAR=true
+call "authorize with scope openid: the approval page" 303 \
+    "$AUTH/oauth/authorize?response_type=code&client_id=rp&redirect_uri=$RP_CALLBACK&scope=openid%20profile%20email&state=af0ifjsldkj&nonce=n-0S6_WzA2Mj&code_challenge=$CHALLENGE&code_challenge_method=S256"
+expect Location "$(header location)" /oauth/confirm_access
+call "the approval page" 200 "$AUTH/oauth/confirm_access"
+CSRF=$(hidden _csrf)
+ID=$(hidden authorization_id)
+call "approve" 303 -d "user_oauth_approval=true&scope.openid=true&scope.profile=true&scope.email=true&_csrf=$CSRF&authorization_id=$ID" "$AUTH/oauth/authorize"
+LANDED=$(header location)
+case "$LANDED" in "$RP_CALLBACK?code="*) ;; *) fail "did not land on $RP_CALLBACK?code=…" ;; esac
+CODE=$(param code "$LANDED")
+SHOW_JAR=false
+readme_note "The relying party exchanges the code, with its PKCE verifier, and gets an \`id_token\`:"
+call "exchange the code" 200 -u rp:rp-secret \
+    -d "grant_type=authorization_code&code=$CODE&redirect_uri=$RP_CALLBACK&code_verifier=$VERIFIER" "$AUTH/oauth/token"
+ID_TOKEN=$(json id_token)
+OIDC_ACCESS=$(json access_token)
+[ -n "$ID_TOKEN" ] || fail "no id_token"
+CLAIMS=$(python3 -c 'import base64, json, sys
+payload = sys.argv[1].split(".")[1]
+claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+print(json.dumps({k: claims[k] for k in ("sub", "aud", "azp", "nonce", "name", "email", "email_verified")}))' "$ID_TOKEN")
+expect "the ID token's claims" "$CLAIMS" '{"sub": "admin", "aud": "rp", "azp": "rp", "nonce": "n-0S6_WzA2Mj", "name": "Demo Admin", "email": "admin@example.com", "email_verified": true}'
+readme_note "Its payload says, among \`iss\`, \`exp\`, \`iat\`, \`auth_time\` and \`at_hash\`: \`$CLAIMS\`. The relying party checks its signature with the keys at \`jwks_uri\` (\`/oauth2/jwks\`), then asks for the user's claims:"
+call "userinfo" 200 -H "Authorization: Bearer $OIDC_ACCESS" "$AUTH/userinfo"
+expect sub "$(json sub)" admin
+expect email "$(json email)" admin@example.com
+readme_note "Signing out at the relying party ends the session here too, and the browser goes back to a registered page:"
+SHOW_JAR=true
+call "RP-initiated logout" 303 \
+    "$AUTH/connect/logout?id_token_hint=$ID_TOKEN&post_logout_redirect_uri=http://127.0.0.1:8000/signed-out&state=bye"
+expect Location "$(header location)" "http://127.0.0.1:8000/signed-out?state=bye"
+call "signed out: prompt=none finds nobody" 303 \
+    "$AUTH/oauth/authorize?response_type=code&client_id=rp&redirect_uri=$RP_CALLBACK&scope=openid&state=s&prompt=none"
+expect error "$(param error "$(header location)")" login_required
+SHOW_JAR=false
+readme_end
+
 readme_begin "When something is wrong" \
     "Errors are Spring's JSON, from one catalogue (docs/errors.md):"
 call "a wrong password" 400 -u dev:11 -d "grant_type=password&username=admin&password=nope" "$AUTH/oauth/token"

@@ -18,6 +18,8 @@ END = "<!-- end of walkthrough -->"
 
 
 def mask(text: str) -> str:
+    # JWTs (ID tokens, JWT access tokens): three base64url parts.
+    text = re.sub(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", "<jwt>", text)
     # 256-bit values (tokens, codes, CSRF tokens, request ids) are 43 base64url characters.
     text = re.sub(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])", "<value>", text)
     # Unix times (exp, iat).

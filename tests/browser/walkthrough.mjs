@@ -72,5 +72,46 @@ assert.ok(token.access_token && token.refresh_token, JSON.stringify(token));
 assert.equal(token.scope, 'app');
 console.log(`ok: desktop flow landed on ${approved.origin}/?code=…&state=xyz and the code gave a token`);
 
+// OpenID Connect: the relying party `rp` signs the user in with scope openid, and asks for the
+// answer as a form post. With JavaScript on, the form-post page's own script (the only one its
+// CSP allows) posts it at once; with it off, the user presses Continue. The second run asks with
+// prompt=consent: approved in the first, the user is asked again all the same.
+for (const javaScriptEnabled of [true, false]) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, javaScriptEnabled });
+  const page = await context.newPage();
+  const callback = 'http://127.0.0.1:8000/callback';
+  const nonce = `n-${javaScriptEnabled}`;
+  await page.goto(`${base}/oauth/authorize?response_type=code&client_id=rp&redirect_uri=${callback}` +
+    `&scope=openid%20profile%20email&state=oidc&nonce=${nonce}&response_mode=form_post&login_hint=admin` +
+    (javaScriptEnabled ? '' : '&prompt=consent'));
+  assert.match(page.url(), /\/login$/);
+  assert.equal(await page.inputValue('#username'), 'admin', 'login_hint prefills the username');
+  await page.fill('#password', '123456');
+  await Promise.all([page.waitForURL(/\/oauth\/confirm_access$/), page.click('button[type=submit]')]);
+  assert.equal(await page.locator('.scope').allTextContents().then((s) => s.join(',')), 'email,openid,profile');
+  const posted = page.waitForRequest((r) => r.url() === callback && r.method() === 'POST', { timeout: 10_000 });
+  await page.click('button[name=user_oauth_approval][value=true]');
+  if (!javaScriptEnabled) {
+    assert.equal(await page.locator('h1').textContent(), 'Returning to the application');
+    await page.click('button[type=submit]');
+  }
+  const form = new URLSearchParams((await posted).postData());
+  await context.close();
+  assert.equal(form.get('state'), 'oidc');
+  const answer = await fetch(`${base}/oauth/token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded',
+               Authorization: `Basic ${Buffer.from('rp:rp-secret').toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: form.get('code'), redirect_uri: callback }),
+  });
+  const tokens = await answer.json();
+  assert.equal(answer.status, 200, JSON.stringify(tokens));
+  const claims = JSON.parse(Buffer.from(tokens.id_token.split('.')[1], 'base64url').toString());
+  assert.equal(claims.sub, 'admin');
+  assert.equal(claims.nonce, nonce);
+  assert.equal(claims.email, 'admin@example.com');
+  console.log(`ok: OpenID Connect sign-in, form_post ${javaScriptEnabled ? 'by script' : 'by the Continue button'}, an id_token for admin`);
+}
+
 await browser.close();
 console.log(`screenshots in ${shots}: login-desktop.png approve-desktop.png login-phone.png approve-phone.png`);
