@@ -134,7 +134,7 @@ impl Published {
         }
         if offered.has(GrantType::Implicit) {
             response_types.push("token");
-            if offered.scopes.contains("openid") {
+            if offered.scopes.contains("openid") && !self.id_token_algorithms.is_empty() {
                 response_types.extend(["id_token", "id_token token"]);
             }
         }

@@ -31,8 +31,10 @@ pub enum Decision {
     /// back with the same request.
     SignIn {
         client_id: String,
-        /// The request's `login_hint`, to prefill the login page with.
-        login_hint: Option<String>,
+        /// Someone usable is signed in, but the request wants a fresh sign-in (`prompt=login`,
+        /// `max_age`): they stay signed in until another sign-in replaces them, so a link from
+        /// elsewhere cannot sign anyone out.
+        again: bool,
     },
     /// Ask the user; the request waits in the session.
     Ask(Box<AuthorizationRequest>),
@@ -78,23 +80,27 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
             Ok(valid) => valid,
             Err(decision) => return decision,
         };
-        let recent =
-            signed_in.filter(|s| just_signed_in || request.accepts_sign_in(s, clock::now_millis()));
-        let user = match recent {
+        let user = match signed_in {
             None => None,
             Some(signed_in) => match self.authority.users.current(signed_in).await {
-                Ok(user) => user.map(|user| (user, signed_in.at)),
+                Ok(user) => user.map(|user| (user, signed_in)),
                 Err(error) => return Decision::ErrorPage(error),
             },
         };
-        let Some((user, auth_time)) = user else {
-            if request.prompt.none {
+        let fresh_enough = |signed_in: &SignedIn| {
+            just_signed_in || request.accepts_sign_in(signed_in, clock::now_millis())
+        };
+        let (user, auth_time) = match user {
+            Some((user, signed_in)) if fresh_enough(signed_in) => (user, signed_in.at),
+            _ if request.prompt.none => {
                 return request.error_redirect(&ApiError::new(ErrorCode::LoginRequired));
             }
-            return Decision::SignIn {
-                client_id: request.client_id,
-                login_hint: request.login_hint,
-            };
+            usable => {
+                return Decision::SignIn {
+                    client_id: request.client_id,
+                    again: usable.is_some(),
+                }
+            }
         };
         let preapproved = if request.prompt.consent {
             Ok(false)
@@ -180,6 +186,11 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
             Err(error) => return Err(Decision::ErrorPage(error.into())),
         };
         let request = AuthorizationRequest::validate(params, &client, &self.policy)?;
+        // Refused now rather than once the code is redeemed: an OpenID Connect request needs a
+        // key whose public half relying parties can fetch (a shared HS256 secret is not one).
+        if request.is_openid() && !self.authority.issuer.keys().signs_id_tokens(clock::now()) {
+            return Err(request.error_redirect(&ApiError::new(ErrorCode::SigningKeyUnavailable)));
+        }
         Ok((request, client))
     }
 }

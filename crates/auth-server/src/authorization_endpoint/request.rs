@@ -168,8 +168,10 @@ pub struct AuthorizationRequest {
     /// OpenID Connect: echoed in the ID token.
     #[serde(default)]
     pub nonce: Option<String>,
-    #[serde(default = "ResponseMode::default_query")]
-    pub response_mode: ResponseMode,
+    /// `None` in requests kept in sessions before response modes existed: the response type's
+    /// default then (never the query for a token).
+    #[serde(default)]
+    pub response_mode: Option<ResponseMode>,
     #[serde(default)]
     pub prompt: Prompt,
     /// Seconds: a sign-in older than this must be done again (OIDC Core §3.1.2.1).
@@ -178,13 +180,6 @@ pub struct AuthorizationRequest {
     /// A username to prefill the login page with.
     #[serde(default)]
     pub login_hint: Option<String>,
-}
-
-impl ResponseMode {
-    /// What requests kept in sessions before response modes existed meant.
-    fn default_query() -> Self {
-        ResponseMode::Query
-    }
 }
 
 /// Adds `params` to `base`, in the fragment or the query, keeping what the query had.
@@ -229,7 +224,7 @@ impl AuthorizationRequest {
             code_challenge: None,
             code_challenge_method: None,
             nonce: None,
-            response_mode: ResponseMode::choose(None, response_type).unwrap_or(ResponseMode::Query),
+            response_mode: None,
             prompt: Prompt::default(),
             max_age: None,
             login_hint: None,
@@ -255,8 +250,10 @@ impl AuthorizationRequest {
             (Some(_), Some(_)) => {}
             (Some(_), None) => return Err(fail(&request, ErrorCode::UnsupportedResponseType)),
         }
-        request.response_mode = ResponseMode::choose(params.get("response_mode"), response_type)
-            .map_err(|()| fail(&request, ErrorCode::InvalidResponseMode))?;
+        request.response_mode = Some(
+            ResponseMode::choose(params.get("response_mode"), response_type)
+                .map_err(|()| fail(&request, ErrorCode::InvalidResponseMode))?,
+        );
         request.prompt =
             Prompt::parse(params.get("prompt")).map_err(|code| fail(&request, code))?;
         request.max_age = match params.get("max_age").map(str::parse::<i64>) {
@@ -373,7 +370,10 @@ impl AuthorizationRequest {
         if let Some(state) = &self.state {
             all.push(("state", state));
         }
-        let in_fragment = match self.response_mode {
+        let mode = self.response_mode.unwrap_or_else(|| {
+            ResponseMode::choose(None, self.response_type).unwrap_or(ResponseMode::Fragment)
+        });
+        let in_fragment = match mode {
             ResponseMode::Query => false,
             ResponseMode::Fragment => true,
             ResponseMode::FormPost => {
@@ -416,7 +416,7 @@ mod tests {
             code_challenge: None,
             code_challenge_method: None,
             nonce: None,
-            response_mode: ResponseMode::choose(None, response_type).unwrap(),
+            response_mode: None,
             prompt: Prompt::default(),
             max_age: None,
             login_hint: None,
@@ -459,6 +459,18 @@ mod tests {
                 ("code".to_owned(), "abc".to_owned()),
                 ("state".to_owned(), state.to_owned())
             ]
+        );
+    }
+
+    #[test]
+    fn an_implicit_request_kept_in_a_session_from_before_response_modes_answers_in_the_fragment() {
+        let kept = r#"{"id":"id","client_id":"dev","response_type":"Token",
+            "redirect_uri":"https://app.example/cb","redirect_uri_given":true,"scope":["app"],
+            "state":"s","code_challenge":null,"code_challenge_method":null}"#;
+        let request: AuthorizationRequest = serde_json::from_str(kept).unwrap();
+        assert_eq!(
+            location(request.redirect(&[("access_token", "t")])),
+            "https://app.example/cb#access_token=t&state=s"
         );
     }
 

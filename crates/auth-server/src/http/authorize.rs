@@ -27,15 +27,15 @@ fn respond(decision: Decision, web_session: &WebSession, query: Option<String>) 
         Decision::Redirect(location) => return see_other(&location),
         Decision::FormPost { action, params } => return form_post(&action, &params),
         Decision::ErrorPage(error) => return error_page(&error),
-        Decision::SignIn {
-            client_id,
-            login_hint,
-        } => {
-            web_session.forget_user();
+        Decision::SignIn { client_id, again } => {
+            if !again {
+                // Removed, disabled, or its sessions ended since.
+                web_session.forget_user();
+            }
             web_session.set_continue(&Continue {
                 query: query.unwrap_or_default(),
                 client_id: Some(client_id),
-                login_hint,
+                again,
             })
         }
         Decision::Ask(request) => {

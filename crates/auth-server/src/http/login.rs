@@ -10,7 +10,7 @@ use shared::{ApiError, ErrorCode};
 use super::body::read_form;
 use super::client_address::client_address;
 use super::pages::{error_page, page, see_other};
-use super::session::{WebSession, CSRF_FIELD};
+use super::session::{Continue, WebSession, CSRF_FIELD};
 use super::RequestSettings;
 use crate::accounts::users::Credentials;
 use crate::authorization_endpoint::AuthorizationEndpoint;
@@ -62,9 +62,11 @@ pub async fn form(
     };
     if let Some(signed_in) = web_session.signed_in(settings.session_max_age) {
         match endpoint.signed_in_user(&signed_in).await {
-            Ok(Some(_)) if web_session.continuation().is_some() => {
+            // On with the authorization request, unless it asks for a fresh sign-in.
+            Ok(Some(_)) if web_session.continuation().is_some_and(|next| !next.again) => {
                 return after_sign_in(&web_session, false);
             }
+            Ok(Some(_)) if web_session.continuation().is_some() => {}
             Ok(Some(user)) => {
                 return page(
                     StatusCode::OK,
@@ -93,12 +95,13 @@ pub async fn form(
     });
     let notice = flag("logout").map(|_| "You have been signed out.");
     let next = web_session.continuation();
+    let hint = next.as_ref().and_then(Continue::login_hint);
     page(
         StatusCode::OK,
         &LoginPage {
             csrf: &csrf,
             client_id: next.as_ref().and_then(|n| n.client_id.as_deref()),
-            username: next.as_ref().and_then(|n| n.login_hint.as_deref()),
+            username: hint.as_deref(),
             error,
             notice,
         },
@@ -180,12 +183,13 @@ fn locked_out(web_session: &WebSession, seconds: u64) -> HttpResponse {
          Try again in {seconds} seconds."
     );
     let next = web_session.continuation();
+    let hint = next.as_ref().and_then(Continue::login_hint);
     let mut response = page(
         StatusCode::TOO_MANY_REQUESTS,
         &LoginPage {
             csrf: &csrf,
             client_id: next.as_ref().and_then(|n| n.client_id.as_deref()),
-            username: next.as_ref().and_then(|n| n.login_hint.as_deref()),
+            username: hint.as_deref(),
             error: Some(&error),
             notice: None,
         },

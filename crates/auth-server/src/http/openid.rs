@@ -14,6 +14,7 @@ use super::no_store_json;
 use super::pages::{error_page, page, see_other};
 use super::session::{WebSession, CSRF_FIELD};
 use super::RequestSettings;
+use crate::discovery::END_SESSION_PATH;
 use crate::openid::end_session::{EndSessionRequest, Outcome, END_SESSION_PARAMS};
 use crate::openid::OpenIdConnect;
 
@@ -81,7 +82,10 @@ pub async fn end_session_form(
         Err(error) => return error_page(&error),
     };
     let confirmed = match params.get(CSRF_FIELD) {
-        None => false,
+        // A relying party's form, posted from its own site: the browser sends no `SameSite=Lax`
+        // cookie with it, so the session is out of sight. The same request as a top-level GET
+        // carries it.
+        None => return see_other(&format!("{}?{}", END_SESSION_PATH, params.encode())),
         Some(csrf) => match WebSession::new(&session).check_csrf(Some(csrf)) {
             Ok(()) => true,
             Err(error) => return error_page(&error),

@@ -11,10 +11,11 @@ use actix_web::cookie::{Key, SameSite};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::authorization_endpoint::AuthorizationRequest;
+use crate::authorization_endpoint::{AuthorizationRequest, AUTHORIZE_PARAMS};
 use crate::domain::clock;
 use crate::domain::token_value::{self, TokenFormat};
 use crate::domain::user::SignedIn;
+use shared::params::Params;
 use shared::{ApiError, ErrorCode};
 
 const USER: &str = "user";
@@ -43,9 +44,22 @@ pub fn middleware(key: Key, secure: bool) -> SessionMiddleware<CookieSessionStor
 pub struct Continue {
     pub query: String,
     pub client_id: Option<String>,
-    /// The request's `login_hint`, prefilled on the login page.
+    /// The request wants a fresh sign-in although someone is signed in: show the form.
     #[serde(default)]
-    pub login_hint: Option<String>,
+    pub again: bool,
+}
+
+impl Continue {
+    /// The request's `login_hint`, to prefill the login form with.
+    pub fn login_hint(&self) -> Option<String> {
+        let params = Params::parse(self.query.as_bytes(), AUTHORIZE_PARAMS).ok()?;
+        params.get("login_hint").map(str::to_owned)
+    }
+}
+
+fn digest(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
 /// The session of one request. Unreadable contents count as absent.
@@ -155,7 +169,8 @@ impl<'a> WebSession<'a> {
     /// Records that the user signed in for the authorization request `query` just now: that
     /// request, once, needs no other sign-in (`prompt=login`, `max_age=0`).
     pub fn set_just_signed_in(&self, query: &str) -> Result<(), ApiError> {
-        self.set(JUST_SIGNED_IN, &query)
+        // Its digest: the query is in the session once already, and cookies are small.
+        self.set(JUST_SIGNED_IN, &digest(query))
     }
 
     /// Whether the user signed in for `query` just now; asked once.
@@ -164,6 +179,6 @@ impl<'a> WebSession<'a> {
         if recorded.is_some() {
             self.session.remove(JUST_SIGNED_IN);
         }
-        recorded.as_deref() == Some(query)
+        recorded.is_some_and(|recorded| recorded == digest(query))
     }
 }

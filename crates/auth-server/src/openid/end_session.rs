@@ -56,11 +56,15 @@ pub async fn decide<S: ClientStore + UserStore>(
 ) -> Result<Outcome, ApiError> {
     let hint = match &request.id_token_hint {
         None => None,
+        // Signed here, and an ID token: JWT access tokens are signed with the same keys, and
+        // whoever holds one (a resource server) must not sign its user out with it. Only ID
+        // tokens name the party they were issued to (`azp`).
         Some(token) => Some(
             authority
                 .issuer
                 .keys()
                 .verify_id_token_hint(token)
+                .filter(|claims| claims.get("azp").is_some_and(Value::is_string))
                 .ok_or(ApiError::new(ErrorCode::InvalidIdTokenHint))?,
         ),
     };

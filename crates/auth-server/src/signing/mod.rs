@@ -246,6 +246,11 @@ impl KeyRing {
         encode(key, TokenTyp::Jwt, &build(key.algorithm))
     }
 
+    /// Whether an ID token could be signed at `now`: a published key signs.
+    pub fn signs_id_tokens(&self, now: i64) -> bool {
+        signing_key(&self.keys(), now, published).is_ok()
+    }
+
     /// The algorithms ID tokens are signed with, for discovery: those of the published keys.
     pub fn id_token_algorithms(&self) -> Vec<&'static str> {
         let mut algorithms: Vec<&'static str> = self

@@ -7,9 +7,12 @@ use shared::{ApiError, Scope, TokenResponse};
 use super::{require_confidential, TokenEndpoint};
 use crate::accounts::users::Credentials;
 use crate::domain::client::Client;
+use crate::domain::clock;
 use crate::domain::grant_type::GrantType;
 use crate::domain::scope;
+use crate::id_token::SignIn;
 use crate::issuing::{Grant, Joining, RefreshPlan, Subject};
+use crate::openid;
 use crate::stores::{ClientStore, TokenStore, UserStore};
 
 impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
@@ -45,7 +48,27 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
             .authority
             .issuer
             .mint(&grant, Joining::NewGrant, refresh)?;
-        self.answer_new_grant(issued).await
+        // With `openid`, an ID token too (the user signed in just now), minted before anything is
+        // stored: if it cannot be, the user tries again with nothing half issued.
+        let sign_in = SignIn::of(Some(&user.username), &scope).map(|sign_in| SignIn {
+            auth_time: Some(clock::now()),
+            ..sign_in
+        });
+        let id_token = match &sign_in {
+            Some(sign_in) => Some(
+                openid::id_token(
+                    &self.authority,
+                    client,
+                    sign_in,
+                    Some(&issued.response.access_token),
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        let mut response = self.answer_new_grant(issued).await?;
+        response.id_token = id_token;
+        Ok(response)
     }
 }
 

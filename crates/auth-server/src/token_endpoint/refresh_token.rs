@@ -40,8 +40,7 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
         }
         // Every check comes before anything is written: a refused request leaves the client's
         // refresh token as it was.
-        let granted_scope = Scope::from_comma_list(&record.scope);
-        let granted = granted_scope.clone();
+        let granted = Scope::from_comma_list(&record.scope);
         let scope = match requested {
             None => granted,
             Some(narrower) if narrower.is_subset_of(&granted) => narrower,
@@ -76,12 +75,25 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
             self.authority
                 .issuer
                 .mint(&grant, Joining::Family(&record.family_id), plan)?;
+        // OIDC Core §12.2: a refresh that keeps `openid` gets a fresh ID token, without `nonce`;
+        // minted before anything is stored, so a failure leaves the refresh token as it was.
+        let id_token = match SignIn::of(record.user_name.as_deref(), &scope) {
+            Some(sign_in) => Some(
+                openid::id_token(
+                    &self.authority,
+                    client,
+                    &sign_in,
+                    Some(&issued.response.access_token),
+                )
+                .await?,
+            ),
+            None => None,
+        };
         match self.authority.store.store_tokens(issued.tokens).await? {
-            // OIDC Core §12.2: a grant with `openid` gets a fresh ID token, without `nonce`.
-            Stored::Stored => {
-                let sign_in = SignIn::of(record.user_name.as_deref(), &granted_scope);
-                openid::respond(&self.authority, client, issued.response, sign_in.as_ref()).await
-            }
+            Stored::Stored => Ok(TokenResponse {
+                id_token,
+                ..issued.response
+            }),
             // Revoked between our read and our write.
             Stored::FamilyRevoked | Stored::RefreshGone => {
                 Err(ApiError::new(ErrorCode::InvalidRefreshToken))

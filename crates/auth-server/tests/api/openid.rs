@@ -32,15 +32,19 @@ async fn issuer(app: &TestApp) -> String {
 }
 
 /// The claims of `id_token`, once its signature checks out with the published JWK set and its
-/// `iss`, `aud` and `exp` are right.
+/// `iss`, `aud` (`rp`) and `exp` are right.
 async fn verified(app: &TestApp, id_token: &str) -> HashMap<String, Value> {
+    verified_for(app, id_token, "rp").await
+}
+
+async fn verified_for(app: &TestApp, id_token: &str, client_id: &str) -> HashMap<String, Value> {
     let header = decode_header(id_token).unwrap();
     assert_eq!(header.alg, Algorithm::RS256);
     assert_eq!(header.typ.as_deref(), Some("JWT"));
     let jwks: JwkSet = serde_json::from_str(&app.get("/oauth2/jwks").await.body).unwrap();
     let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
     let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_audience(&["rp"]);
+    validation.set_audience(&[client_id]);
     validation.set_issuer(&[issuer(app).await]);
     decode::<HashMap<String, Value>>(id_token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
         .unwrap_or_else(|e| panic!("the ID token does not verify: {e}"))
@@ -537,4 +541,137 @@ async fn discovery_lists_what_openid_connect_offers(app: TestApp) {
 
 fn urlencoding(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+#[on_both_backends]
+async fn a_link_asking_for_a_fresh_sign_in_signs_nobody_out(app: TestApp) {
+    let browser = app.browser();
+    browser.code_for(&code_request("openid", "")).await;
+    // Any site can send the browser here; the user is only shown the login form.
+    let again = browser
+        .authorize(&code_request("openid", "&prompt=login"))
+        .await;
+    assert_eq!(again.header("location"), "/login");
+    let form = browser.get("/login").await;
+    assert!(
+        form.body.contains(r#"name="password""#),
+        "the form, not the shortcut"
+    );
+    let still = browser
+        .authorize(&code_request("openid", "&prompt=none"))
+        .await;
+    assert!(
+        params_of(still.header("location")).contains_key("code"),
+        "still signed in"
+    );
+}
+
+#[on_both_backends]
+async fn the_password_grant_and_its_refreshes_answer_id_tokens_while_they_keep_openid(
+    app: TestApp,
+) {
+    app.add_client("pw", "password,refresh_token", |c| {
+        c.scope = Some("openid,profile,app".into());
+    });
+    let answer = app
+        .password_grant_as(("pw", "s3cret"), ("admin", "123456"))
+        .await
+        .json();
+    let claims = verified_for(&app, answer["id_token"].as_str().unwrap(), "pw").await;
+    assert_eq!(claims["sub"], "admin");
+    assert_eq!(claims["name"], "Demo Admin");
+    assert!(claims.contains_key("auth_time"));
+    let refresh = answer["refresh_token"].as_str().unwrap();
+    let narrowed = app
+        .refresh(("pw", "s3cret"), refresh, Some("app"))
+        .await
+        .json();
+    assert!(
+        narrowed.get("id_token").is_none(),
+        "no openid, no ID token: {narrowed}"
+    );
+    let kept = app.refresh(("pw", "s3cret"), refresh, None).await.json();
+    assert!(kept["id_token"].is_string(), "{kept}");
+}
+
+#[on_both_backends]
+async fn only_an_id_token_of_this_server_is_a_hint_and_another_users_asks_first(app: TestApp) {
+    // A JWT access token is signed with the same keys, but is no ID token.
+    app.add_client("jwt", "password", |c| {
+        c.additional_information = Some(r#"{"access_token_type":"jwt"}"#.into());
+    });
+    let access = app
+        .password_grant_as(("jwt", "s3cret"), ("admin", "123456"))
+        .await
+        .field("access_token");
+    assert_eq!(access.split('.').count(), 3);
+    let browser = app.browser();
+    let refused = browser
+        .get(&format!("/connect/logout?id_token_hint={access}"))
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+
+    // admin's ID token, in a browser where bob is signed in: bob is asked.
+    let admin_token = signed_in_tokens(&app.browser(), "openid").await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.add_user("bob", "secret", &["ROLE_USER"]);
+    assert_eq!(browser.sign_in("bob", "secret").await.status, 303);
+    let asked = browser
+        .get(&format!("/connect/logout?id_token_hint={admin_token}"))
+        .await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    assert!(asked.body.contains("Sign out?"));
+
+    // A relying party's form posted from its own site comes without the session cookie: it is
+    // sent on as a GET, which carries it.
+    let posted = browser
+        .post(
+            "/connect/logout",
+            &[("id_token_hint", admin_token.as_str()), ("state", "x")],
+        )
+        .await;
+    assert_eq!(posted.status, 303);
+    let location = posted.header("location");
+    assert!(location.starts_with("/connect/logout?"), "{location}");
+    assert!(location.contains("state=x"), "{location}");
+}
+
+#[tokio::test]
+async fn userinfo_refuses_the_token_of_a_user_disabled_since() {
+    let app = test_support::sqlite_app_with(|s| s.security.user_cache_seconds = 0).await;
+    let tokens = signed_in_tokens(&app.browser(), "openid").await;
+    auth_server::db::users::set_enabled(&mut app.store.conn().unwrap(), "admin", false).unwrap();
+    let answer = test_support::answer(
+        app.http
+            .get(app.url("/userinfo"))
+            .bearer_auth(tokens["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(answer.status, 401, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn with_only_a_shared_secret_openid_is_refused_at_once_and_not_offered() {
+    let app = test_support::sqlite_app_with(|s| {
+        s.jwt.algorithm = auth_server::signing::SigningAlgorithm::HS256;
+        s.jwt.secret = Some("a shared secret of at least thirty-two bytes".into());
+    })
+    .await;
+    let landed = app.browser().authorize(&code_request("openid", "")).await;
+    let params = params_of(landed.header("location"));
+    assert_eq!(params["error"], "temporarily_unavailable", "{params:?}");
+    let metadata = app.get("/.well-known/openid-configuration").await.json();
+    assert_eq!(
+        metadata["id_token_signing_alg_values_supported"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        metadata["response_types_supported"],
+        serde_json::json!(["code", "token"])
+    );
 }
