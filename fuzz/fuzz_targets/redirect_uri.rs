@@ -71,6 +71,12 @@ fn redirect(registered: &str, response_type: ResponseType, state: &str) {
         state: (!state.is_empty()).then(|| state.to_owned()),
         code_challenge: None,
         code_challenge_method: None,
+        nonce: None,
+        // The response type's own mode: the query for a code, the fragment for a token.
+        response_mode: None,
+        prompt: Default::default(),
+        max_age: None,
+        login_hint: None,
     };
     let location = match request.redirect(&[("code", "c0de")]) {
         Decision::Redirect(location) => location,
@@ -106,7 +112,8 @@ fn redirect(registered: &str, response_type: ResponseType, state: &str) {
             assert_eq!(pairs(to.query()), all, "{location:?}");
             assert_eq!(to.fragment(), None);
         }
-        ResponseType::Token => {
+        // Tokens, access or ID, go in the fragment only.
+        ResponseType::Token | ResponseType::IdToken | ResponseType::IdTokenToken => {
             assert_eq!(pairs(to.query()), registered_query, "{location:?}");
             assert_eq!(pairs(to.fragment()), expected, "{location:?}");
         }
