@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzes the request parsers with cargo-fuzz (libFuzzer, AddressSanitizer): the token and
 # authorize endpoints' form and query decoding, the Authorization header (Basic and Bearer),
-# redirect URI matching and scope parsing (docs/security.md, item 23).
+# redirect URI matching and scope parsing (docs/security.md, item 23), and the Java serialization
+# reader of `auth-server spring import-tokens`.
 #
-# Builds every target in fuzz/, runs each for SECONDS_PER_TARGET (default 14: the four take about
+# Builds every target in fuzz/, runs each for SECONDS_PER_TARGET (default 12: the five take about
 # a minute, plus the build) from its committed seeds (fuzz/seeds/<target>) and what earlier runs
 # found (fuzz/corpus/<target>, not committed), prints how many inputs each target ran and whether
 # it crashed, and exits non-zero naming every target that crashed and its crash file
@@ -14,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds="${1:-14}"
+seconds="${1:-12}"
 if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
     echo "usage: $0 [SECONDS_PER_TARGET]" >&2
     exit 2

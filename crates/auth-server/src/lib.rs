@@ -22,6 +22,7 @@ pub mod revocation;
 pub mod seed;
 pub mod settings;
 pub mod signing;
+pub mod spring;
 pub mod startup;
 pub mod stores;
 pub mod telemetry;

@@ -2,6 +2,7 @@
 
 mod clients;
 mod keys;
+mod spring;
 mod tokens;
 mod users;
 
@@ -54,6 +55,9 @@ pub enum Command {
     /// Revoke tokens in bulk (one token: POST /oauth2/revoke).
     #[command(subcommand)]
     Token(tokens::TokenCommand),
+    /// Migrate from Spring Security OAuth2: import its token store.
+    #[command(subcommand)]
+    Spring(spring::SpringCommand),
 }
 
 /// Why a command failed; printed as it is.
@@ -123,6 +127,7 @@ pub fn run(command: Command, settings: Settings) -> Result<(), CliError> {
         Command::User(command) => users::run(command, &settings),
         Command::Keys(command) => keys::run(command, &settings),
         Command::Token(command) => tokens::run(command, &settings),
+        Command::Spring(command) => spring::run(command, &settings),
     }
 }
 

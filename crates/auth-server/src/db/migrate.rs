@@ -52,9 +52,9 @@ fn count(conn: &mut DbConnection, sql: &str, table: &str) -> Result<i64, StoreEr
         .n)
 }
 
-/// Live Spring tokens are not migrated (their values sit in Java-serialized blobs; users sign in
-/// again), but they are not destroyed either: a Spring-shaped token table is renamed to
-/// `<name>_spring` so our table of the same name can be created.
+/// Spring's token tables are not destroyed: a Spring-shaped token table is renamed to
+/// `<name>_spring` so our table of the same name can be created, and `auth-server spring
+/// import-tokens` carries their tokens over.
 fn set_aside_spring_token_tables(conn: &mut DbConnection) -> Result<(), StoreError> {
     let (exists_sql, ours_sql) = match conn {
         DbConnection::Sqlite(_) => (
@@ -78,7 +78,9 @@ fn set_aside_spring_token_tables(conn: &mut DbConnection) -> Result<(), StoreErr
                 "{table} has Spring's layout and {legacy} exists already: rename or drop one of them"
             )));
         }
-        log::warn!("renaming Spring's {table} to {legacy}; its tokens are not carried over");
+        log::warn!(
+            "renaming Spring's {table} to {legacy}; `auth-server spring import-tokens` carries its tokens over"
+        );
         let mut sql = format!("ALTER TABLE {table} RENAME TO {legacy};");
         if let DbConnection::Pg(_) = conn {
             // The primary key's index keeps its name through a rename and would collide with ours.

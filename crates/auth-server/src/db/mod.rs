@@ -23,6 +23,7 @@ pub mod profiles;
 pub mod purge;
 pub mod revocation;
 pub mod schema;
+pub mod spring_tokens;
 mod storage;
 #[cfg(test)]
 mod test_support;

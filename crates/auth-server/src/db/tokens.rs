@@ -175,6 +175,15 @@ pub fn create_family(
     Ok(())
 }
 
+pub fn family_exists(conn: &mut DbConnection, family_id: &str) -> Result<bool, StoreError> {
+    Ok(family::table
+        .find(family_id)
+        .select(family::family_id)
+        .get_result::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
 /// Locks a family for the rest of the transaction. `false`: it was revoked (or never existed), and
 /// nothing may be added to it.
 pub fn lock_family(conn: &mut DbConnection, family_id: &str, now: i64) -> Result<bool, StoreError> {

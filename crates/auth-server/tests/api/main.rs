@@ -21,4 +21,5 @@ mod request_limits;
 mod revocation;
 mod security;
 mod spring_database;
+mod spring_import;
 mod storage;
