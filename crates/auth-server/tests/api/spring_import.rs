@@ -208,7 +208,10 @@ async fn tokens_spring_issued_keep_working_after_the_import(app: TestApp) {
     assert_eq!(app.refresh(("dev", "11"), &dead, None).await.status, 400);
 
     // Revoked here after the import: a later import does not bring it back.
-    let revoked = case("client_token")["access_token"].as_str().unwrap().to_owned();
+    let revoked = case("client_token")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let revocation = app
         .http
         .post(app.url("/oauth2/revoke"))
