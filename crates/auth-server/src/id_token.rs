@@ -25,9 +25,9 @@ pub struct SignIn {
 impl SignIn {
     /// For a grant of `scope` on behalf of `username`, when `scope` has `openid`.
     pub fn of(username: Option<&str>, scope: &Scope) -> Option<Self> {
-        (scope.contains("openid")).then_some(())?;
+        let username = username.filter(|_| scope.contains("openid"))?;
         Some(Self {
-            username: username?.to_owned(),
+            username: username.to_owned(),
             scope: scope.clone(),
             auth_time: None,
             nonce: None,

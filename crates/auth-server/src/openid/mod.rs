@@ -78,16 +78,18 @@ pub async fn id_token<S: UserStore>(
     })?)
 }
 
-/// `response`, with an ID token when the grant is an OpenID Connect one (`sign_in`).
-pub async fn respond<S: UserStore>(
+/// The ID token that goes with `response` when the grant is an OpenID Connect one (`sign_in`),
+/// bound to its access token by `at_hash`.
+pub async fn id_token_for<S: UserStore>(
     authority: &Authority<S>,
     client: &Client,
-    mut response: TokenResponse,
+    response: &TokenResponse,
     sign_in: Option<&SignIn>,
-) -> Result<TokenResponse, ApiError> {
-    if let Some(sign_in) = sign_in {
-        response.id_token =
-            Some(id_token(authority, client, sign_in, Some(&response.access_token)).await?);
+) -> Result<Option<String>, ApiError> {
+    match sign_in {
+        Some(sign_in) => Ok(Some(
+            id_token(authority, client, sign_in, Some(&response.access_token)).await?,
+        )),
+        None => Ok(None),
     }
-    Ok(response)
 }

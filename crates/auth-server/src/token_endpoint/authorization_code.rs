@@ -51,13 +51,14 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
             .await?;
         match exchange {
             Exchange::Issued(issued) => {
-                openid::respond(
-                    &self.authority,
-                    &client,
-                    issued.response,
-                    issued.sign_in.as_ref(),
-                )
-                .await
+                let sign_in = issued.sign_in.as_ref();
+                let id_token =
+                    openid::id_token_for(&self.authority, &client, &issued.response, sign_in)
+                        .await?;
+                Ok(TokenResponse {
+                    id_token,
+                    ..issued.response
+                })
             }
             Exchange::Refused(error) => Err(error),
             // The grant was revoked while the code was still unused: nothing to give.

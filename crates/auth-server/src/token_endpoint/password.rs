@@ -54,18 +54,9 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
             auth_time: Some(clock::now()),
             ..sign_in
         });
-        let id_token = match &sign_in {
-            Some(sign_in) => Some(
-                openid::id_token(
-                    &self.authority,
-                    client,
-                    sign_in,
-                    Some(&issued.response.access_token),
-                )
-                .await?,
-            ),
-            None => None,
-        };
+        let id_token =
+            openid::id_token_for(&self.authority, client, &issued.response, sign_in.as_ref())
+                .await?;
         let mut response = self.answer_new_grant(issued).await?;
         response.id_token = id_token;
         Ok(response)

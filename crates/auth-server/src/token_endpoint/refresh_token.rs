@@ -77,18 +77,10 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
                 .mint(&grant, Joining::Family(&record.family_id), plan)?;
         // OIDC Core §12.2: a refresh that keeps `openid` gets a fresh ID token, without `nonce`;
         // minted before anything is stored, so a failure leaves the refresh token as it was.
-        let id_token = match SignIn::of(record.user_name.as_deref(), &scope) {
-            Some(sign_in) => Some(
-                openid::id_token(
-                    &self.authority,
-                    client,
-                    &sign_in,
-                    Some(&issued.response.access_token),
-                )
-                .await?,
-            ),
-            None => None,
-        };
+        let sign_in = SignIn::of(record.user_name.as_deref(), &scope);
+        let id_token =
+            openid::id_token_for(&self.authority, client, &issued.response, sign_in.as_ref())
+                .await?;
         match self.authority.store.store_tokens(issued.tokens).await? {
             Stored::Stored => Ok(TokenResponse {
                 id_token,

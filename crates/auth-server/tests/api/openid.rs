@@ -9,7 +9,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use test_support::{csrf_of, on_both_backends, params_of, Browser, TestApp};
+use test_support::{csrf_of, on_both_backends, params_of, Answer, Browser, TestApp};
 
 const CALLBACK: &str = "http://127.0.0.1:8000/callback";
 const SIGNED_OUT: &str = "http://127.0.0.1:8000/signed-out";
@@ -49,6 +49,12 @@ async fn verified_for(app: &TestApp, id_token: &str, client_id: &str) -> HashMap
     decode::<HashMap<String, Value>>(id_token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
         .unwrap_or_else(|e| panic!("the ID token does not verify: {e}"))
         .claims
+}
+
+/// `GET /userinfo` with `token` as a Bearer token.
+async fn userinfo(app: &TestApp, token: &str) -> Answer {
+    let request = app.http.get(app.url("/userinfo")).bearer_auth(token);
+    test_support::answer(request.send().await.unwrap()).await
 }
 
 /// OIDC Core §3.1.3.6.
@@ -190,26 +196,10 @@ async fn userinfo_answers_the_claims_the_token_s_scopes_release(app: TestApp) {
     let none = app.get("/userinfo").await;
     assert_eq!(none.status, 401);
     assert!(none.header("www-authenticate").starts_with("Bearer"));
-    let invalid = test_support::answer(
-        app.http
-            .get(app.url("/userinfo"))
-            .bearer_auth("not-a-token")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let invalid = userinfo(&app, "not-a-token").await;
     invalid.assert_error(401, "invalid_token", "Invalid access token");
     let plain_oauth = app.user_token().await;
-    let refused = test_support::answer(
-        app.http
-            .get(app.url("/userinfo"))
-            .bearer_auth(&plain_oauth)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let refused = userinfo(&app, &plain_oauth).await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert!(
         refused
@@ -643,15 +633,7 @@ async fn userinfo_refuses_the_token_of_a_user_disabled_since() {
     let app = test_support::sqlite_app_with(|s| s.security.user_cache_seconds = 0).await;
     let tokens = signed_in_tokens(&app.browser(), "openid").await;
     auth_server::db::users::set_enabled(&mut app.store.conn().unwrap(), "admin", false).unwrap();
-    let answer = test_support::answer(
-        app.http
-            .get(app.url("/userinfo"))
-            .bearer_auth(tokens["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let answer = userinfo(&app, tokens["access_token"].as_str().unwrap()).await;
     assert_eq!(answer.status, 401, "{}", answer.body);
 }
 
