@@ -64,7 +64,7 @@ RES=http://127.0.0.1:18080
 results="$work/results.jsonl"
 : >"$results"
 
-for port in 18000 18080 18081 18082 18083; do
+for port in 18000 18080 18081 18082 18083 18180 18181 18182 18183; do
     if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
         echo "port $port is taken: stop whatever listens there first" >&2
         exit 1
@@ -205,14 +205,15 @@ else
     db_url="sqlite://$work/auth.db"
     backend=SQLite
 fi
-APP__SERVER__PORT=18081 APP__DATABASE__URL=$db_url APP__DEMO__SEED=true \
+APP__SERVER__PORT=18081 APP__METRICS__PORT=18181 APP__DATABASE__URL=$db_url APP__DEMO__SEED=true \
     "$bin/auth-server" serve >"$work/auth.log" 2>&1 &
 auth=$!
 pids+=($auth)
 wait_up "$AUTH/health"
 # Cache entries live 10 minutes rather than 30 s, so that all 100,000 tokens of the memory run are
 # still cached when it ends.
-APP__SERVER__PORT=18080 APP__INTROSPECTION__URL=$AUTH/oauth/check_token APP__INTROSPECTION__CACHE_TTL_SECONDS=600 \
+APP__SERVER__PORT=18080 APP__METRICS__PORT=18180 APP__INTROSPECTION__URL=$AUTH/oauth/check_token \
+    APP__INTROSPECTION__CACHE_TTL_SECONDS=600 \
     "$bin/resource-server" >"$work/resource.log" 2>&1 &
 resource=$!
 pids+=($resource)
@@ -220,6 +221,9 @@ wait_up "$RES/health"
 sleep 1
 auth_idle=$(rss_kb $auth VmRSS)
 resource_idle=$(rss_kb $resource VmRSS)
+# /metrics before the load, to check that the counters operators watch move with it.
+curl -sf http://127.0.0.1:18181/metrics >"$work/auth-metrics-before.txt"
+curl -sf http://127.0.0.1:18180/metrics >"$work/resource-metrics-before.txt"
 
 token=$(curl -s -u dev:11 -d grant_type=client_credentials "$AUTH/oauth/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 curl -sf -o /dev/null -H "Authorization: Bearer $token" "$RES/hi?name=1111"
@@ -273,10 +277,10 @@ else
 fi
 AUTH_EDDSA=http://127.0.0.1:18083
 RES_JWT=http://127.0.0.1:18082
-APP__SERVER__PORT=18083 APP__DATABASE__URL=$eddsa_url APP__DEMO__SEED=true APP__JWT__ALGORITHM=EdDSA \
+APP__SERVER__PORT=18083 APP__METRICS__PORT=18183 APP__DATABASE__URL=$eddsa_url APP__DEMO__SEED=true APP__JWT__ALGORITHM=EdDSA \
     APP__TOKENS__ACCESS_TOKEN_TYPE=jwt "$bin/auth-server" serve >"$work/auth-eddsa.log" 2>&1 &
 pids+=($!)
-APP__SERVER__PORT=18082 APP__VALIDATION__MODE=jwt APP__JWT__JWKS_URL=$AUTH/oauth2/jwks \
+APP__SERVER__PORT=18082 APP__METRICS__PORT=18182 APP__VALIDATION__MODE=jwt APP__JWT__JWKS_URL=$AUTH/oauth2/jwks \
     APP__JWT__ISSUER=http://localhost:18081 APP__JWT__TOKEN_CACHE_CAPACITY=200000 \
     "$bin/resource-server" >"$work/resource-jwt.log" 2>&1 &
 resource_jwt=$!
@@ -327,6 +331,45 @@ if len(answered) != len(tokens):
 PY
     cached_after=$(curl -s "$RES/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["cached_tokens"])')
 fi
+curl -sf http://127.0.0.1:18181/metrics >"$work/auth-metrics-after.txt"
+curl -sf http://127.0.0.1:18180/metrics >"$work/resource-metrics-after.txt"
+python3 - "$work" <<'PY'
+import sys
+work = sys.argv[1]
+def series(path):
+    values = {}
+    for line in open(path):
+        if line.startswith("#") or " " not in line:
+            continue
+        name, value = line.rsplit(" ", 1)
+        values[name] = float(value)
+    return values
+expected = {
+    "auth": ['oauth_tokens_issued_total{grant_type="client_credentials"}',
+             'oauth_tokens_issued_total{grant_type="password"}',
+             'http_requests_total{method="POST",route="/oauth/token",status="200"}',
+             'http_request_duration_seconds_count{method="POST",route="/oauth2/introspect"}',
+             'worker_queue_wait_seconds_count{pool="bcrypt"}',
+             'db_pool_wait_seconds_count',
+             'db_writer_batch_size_count',
+             'db_writer_commit_seconds_count'],
+    "resource": ['http_requests_total{method="GET",route="/hi",status="200"}',
+                 'token_cache_hits_total{cache="introspection"}',
+                 'token_cache_misses_total{cache="introspection"}',
+                 'introspection_requests_total'],
+}
+still = []
+for server, names in expected.items():
+    before = series(f"{work}/{server}-metrics-before.txt")
+    after = series(f"{work}/{server}-metrics-after.txt")
+    moved = []
+    for name in names:
+        delta = after.get(name, 0) - before.get(name, 0)
+        (moved if delta > 0 else still).append(f"{name} +{delta:,.0f}")
+    print(f"{server}-server /metrics moved during the run: " + ", ".join(moved), file=sys.stderr)
+if still:
+    sys.exit("FAILED: /metrics counters that did not move: " + ", ".join(still))
+PY
 auth_now=$(rss_kb $auth VmRSS); resource_now=$(rss_kb $resource VmRSS)
 auth_peak=$(rss_kb $auth VmHWM); resource_peak=$(rss_kb $resource VmHWM)
 

@@ -17,7 +17,7 @@ fi
 cargo build --quiet --bin auth-server
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-APP__SERVER__PORT=$port APP__DEMO__SEED=true APP__DATABASE__URL="sqlite://$work/auth.db" \
+APP__SERVER__PORT=$port APP__METRICS__PORT=0 APP__DEMO__SEED=true APP__DATABASE__URL="sqlite://$work/auth.db" \
     target/debug/auth-server > "$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT

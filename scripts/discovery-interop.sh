@@ -36,7 +36,7 @@ cargo build --quiet --bin auth-server
 # sets port.
 start() {
     port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    env "APP__DEMO__SEED=$1" "APP__DATABASE__URL=sqlite://$work/auth-$1.db" "APP__SERVER__PORT=$port" \
+    env "APP__DEMO__SEED=$1" "APP__DATABASE__URL=sqlite://$work/auth-$1.db" "APP__SERVER__PORT=$port" APP__METRICS__PORT=0 \
         target/debug/auth-server serve >"$work/auth-server.log" 2>&1 &
     server=$!
     for _ in $(seq 1 150); do

@@ -76,7 +76,7 @@ start() {
     mkdir -p "$dir"
     port=$(free_port)
     base=http://127.0.0.1:$port
-    env APP__DEMO__SEED=true "APP__DATABASE__URL=sqlite://$dir/auth.db" "APP__SERVER__PORT=$port" \
+    env APP__DEMO__SEED=true "APP__DATABASE__URL=sqlite://$dir/auth.db" "APP__SERVER__PORT=$port" APP__METRICS__PORT=0 \
         APP__TOKENS__ACCESS_TOKEN_TYPE=jwt "APP__JWT__ALGORITHM=$alg" "$@" \
         "$bin" serve >"$dir/auth-server.log" 2>&1 &
     server=$!

@@ -39,7 +39,7 @@ cargo build --quiet --bin auth-server
 # cookies and the ID tokens' iss all agree; Authlib allows http only on loopback, as here.
 port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 issuer="http://127.0.0.1:$port"
-env APP__DEMO__SEED=true "APP__DATABASE__URL=sqlite://$work/auth.db" "APP__SERVER__PORT=$port" \
+env APP__DEMO__SEED=true "APP__DATABASE__URL=sqlite://$work/auth.db" "APP__SERVER__PORT=$port" APP__METRICS__PORT=0 \
     "APP__SERVER__ISSUER=$issuer" target/debug/auth-server serve >"$work/auth-server.log" 2>&1 &
 server=$!
 started=""

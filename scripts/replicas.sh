@@ -44,12 +44,12 @@ session_key=$(python3 -c 'import secrets; print(secrets.token_urlsafe(64))')
 # Both replicas start at once on the empty database: migrations and demo data must not collide.
 for name in a b; do
     port=$A_PORT; [ "$name" = b ] && port=$B_PORT
-    APP__SERVER__PORT=$port APP__DATABASE__URL=$url APP__DEMO__SEED=true \
+    APP__SERVER__PORT=$port APP__METRICS__PORT=0 APP__DATABASE__URL=$url APP__DEMO__SEED=true \
         APP__SESSION__KEY=$session_key target/debug/auth-server serve >"$work/auth-$name.log" 2>&1 &
     pids+=($!)
 done
 # The resource server asks replica B about tokens replica A issues.
-APP__SERVER__PORT=$R_PORT APP__INTROSPECTION__URL=$B/oauth/check_token \
+APP__SERVER__PORT=$R_PORT APP__METRICS__PORT=0 APP__INTROSPECTION__URL=$B/oauth/check_token \
     target/debug/resource-server >"$work/resource.log" 2>&1 &
 pids+=($!)
 for server in "$A" "$B" "$R"; do

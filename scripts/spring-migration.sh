@@ -124,12 +124,12 @@ R_PORT=$(free_port)
 A=http://localhost:$A_PORT
 R=http://localhost:$R_PORT
 auth_db="sqlite://$work/auth.db"
-APP__DEMO__SEED=true APP__DATABASE__URL=$auth_db APP__SERVER__PORT=$A_PORT \
+APP__DEMO__SEED=true APP__DATABASE__URL=$auth_db APP__SERVER__PORT=$A_PORT APP__METRICS__PORT=0 \
     target/debug/auth-server serve >"$work/auth-server.log" 2>&1 &
 pids+=($!)
 # The resource server keeps the resource id Spring's tokens were issued for: Spring Boot's default,
 # oauth2-resource (one fixture token is bound to it; a token bound to another id gets 403).
-APP__SERVER__PORT=$R_PORT APP__INTROSPECTION__URL=$A/oauth/check_token \
+APP__SERVER__PORT=$R_PORT APP__METRICS__PORT=0 APP__INTROSPECTION__URL=$A/oauth/check_token \
     APP__INTROSPECTION__CLIENT_ID=resource APP__INTROSPECTION__CLIENT_SECRET=resource-secret \
     APP__RESOURCE__ID=oauth2-resource \
     target/debug/resource-server >"$work/resource-server.log" 2>&1 &

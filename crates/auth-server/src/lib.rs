@@ -17,6 +17,7 @@ pub mod id_token;
 pub mod introspection;
 pub mod issuing;
 pub mod key_publication;
+pub mod metrics;
 pub mod openid;
 pub mod revocation;
 pub mod seed;

@@ -7,7 +7,6 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = Cli::parse();
-    telemetry::init();
     let settings = match Settings::load(args.config.as_deref()) {
         Ok(settings) => settings,
         Err(message) => {
@@ -15,8 +14,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    telemetry::init(settings.log.format);
     let outcome = cli::run(args.command.unwrap_or(Command::Serve), settings);
-    shared::telemetry::flush();
+    telemetry::flush();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

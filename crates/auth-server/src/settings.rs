@@ -4,8 +4,10 @@ use std::path::Path;
 
 use secrecy::SecretString;
 use serde::Deserialize;
+use shared::metrics::MetricsSettings;
 use shared::serving::ServerSettings;
 use shared::settings::{check, load, CommaList, Layers};
+use shared::telemetry::LogSettings;
 use shared::Scope;
 
 use crate::accounts::passwords::CheckSettings;
@@ -20,6 +22,8 @@ pub const DEFAULTS_TOML: &str = include_str!("../../../config/auth-server.toml")
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     pub server: ServerSettings,
+    pub log: LogSettings,
+    pub metrics: MetricsSettings,
     pub database: DatabaseSettings,
     pub demo: DemoSettings,
     pub session: SessionSettings,
@@ -196,6 +200,7 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), String> {
+        self.metrics.validate(&self.server)?;
         if let Some(issuer) = self.server.issuer.as_deref().filter(|i| !i.is_empty()) {
             check(
                 url::Url::parse(issuer).is_ok_and(|url| {

@@ -14,8 +14,10 @@ use actix_web::{web, App, HttpServer};
 use secrecy::ExposeSecret;
 use shared::background::Background;
 use shared::guard::Guard;
+use shared::metrics::Probes;
 use shared::request_body::BodyLimits;
 use shared::serving::{self, ListenError};
+use shared::telemetry::Observing;
 
 use crate::accounts::{ClientAuthenticator, ClientDirectory, Passwords, UserAuthenticator};
 use crate::authority::Authority;
@@ -48,6 +50,8 @@ pub enum StartupError {
     Signing(#[from] SigningError),
     #[error(transparent)]
     Listen(#[from] ListenError),
+    #[error("metrics listener: {0}")]
+    Metrics(ListenError),
 }
 
 /// Opens the database of the settings and brings its schema up to date.
@@ -172,6 +176,8 @@ impl Services {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The separate `/metrics` listener, when there is one, and its port.
+    metrics: Option<(Server, u16)>,
     storage: Storage,
     passwords: Arc<Passwords>,
     background: Background,
@@ -228,6 +234,14 @@ impl Application {
             .issuer
             .as_deref()
             .and_then(crate::discovery::well_known_path);
+        let probes = Probes(vec![crate::metrics::pool_probe(storage.store().clone())]);
+        let metrics = shared::metrics::serve(&settings.metrics, probes.clone())
+            .map_err(StartupError::Metrics)?;
+        let metrics_on_main = settings.metrics.on_main();
+        let probes = web::Data::new(probes);
+        let observing = Observing {
+            trust_request_id: settings.log.trust_request_id,
+        };
         let session_key = session_key(&settings);
         let secure_cookies = settings
             .session
@@ -242,7 +256,9 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     shared::request_limits::enforce,
                 ))
-                .wrap(actix_web::middleware::from_fn(telemetry::log_request))
+                .wrap(actix_web::middleware::from_fn(move |request, next| {
+                    telemetry::observe(observing, request, next)
+                }))
                 .app_data(services.tokens.clone())
                 .app_data(services.authorization.clone())
                 .app_data(services.introspection.clone())
@@ -254,7 +270,9 @@ impl Application {
                 .app_data(services.guard.clone())
                 .app_data(services.openid.clone())
                 .app_data(discovery.clone())
+                .app_data(probes.clone())
                 .configure(http::routes)
+                .configure(|cfg| http::metrics(cfg, metrics_on_main))
                 .configure(|cfg| http::discovery(cfg, issuer_path.as_deref()))
                 .configure(|cfg| http::pages(cfg, &session_key, secure_cookies))
                 .default_service(web::to(http::not_found))
@@ -267,9 +285,16 @@ impl Application {
             settings.server.host,
             storage.store().url()
         );
+        if let Some((_, metrics_port)) = &metrics {
+            log::info!(
+                "auth-server metrics on http://{}:{metrics_port}/metrics",
+                settings.metrics.host
+            );
+        }
         Ok(Self {
             port,
             server,
+            metrics,
             storage,
             passwords,
             background,
@@ -278,6 +303,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The separate metrics listener's port, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
     }
 
     pub fn store(&self) -> &Store {
@@ -296,7 +326,8 @@ impl Application {
 
     /// Serves until stopped, then stops everything behind the HTTP server in order.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let served = self.server.await;
+        let metrics = self.metrics.map(|(server, _)| server);
+        let served = shared::metrics::run_beside(self.server, metrics).await;
         self.background.stop().await;
         let (storage, passwords) = (self.storage, self.passwords);
         let stopped = tokio::task::spawn_blocking(move || {

@@ -1,3 +1,4 @@
-//! Logging: the shared set-up (one line per request, written off the request path).
+//! Logging and metrics: the shared set-up (one line per request, written off the request path),
+//! and what the auth server counts (`metrics`).
 
-pub use shared::telemetry::{flush, init, log_request};
+pub use shared::telemetry::{flush, init, observe};

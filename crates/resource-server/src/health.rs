@@ -1,7 +1,8 @@
 //! `GET /health`: up as long as the process is, with the counters that tell an operator how
-//! tokens are being validated.
+//! tokens are being validated; `/health/live` and `/health/ready` for orchestrators.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
@@ -53,4 +54,67 @@ impl Health {
 
 pub async fn health(state: web::Data<Health>) -> HttpResponse {
     HttpResponse::Ok().json(state.report())
+}
+
+/// `GET /health/live`: the process answers (restart it if not).
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "UP"}))
+}
+
+/// `GET /health/ready`: tokens can be validated, so a load balancer may send traffic. With
+/// introspection, the authorization server answered an introspection request (with our
+/// credentials) lately; with JWTs, signing keys are held. 503 with the reason otherwise.
+pub async fn ready(state: web::Data<Health>, readiness: web::Data<Readiness>) -> HttpResponse {
+    let mut problems = Vec::new();
+    if let Some(introspection) = &state.introspection {
+        if let Err(problem) = readiness.introspection(introspection).await {
+            problems.push(problem);
+        }
+    }
+    if let Some(jwt) = &state.jwt {
+        if jwt.keys().key_count() == 0 {
+            problems.push("no JWT signing key is held yet".to_owned());
+        }
+    }
+    if problems.is_empty() {
+        HttpResponse::Ok().json(json!({"status": "UP"}))
+    } else {
+        HttpResponse::ServiceUnavailable().json(json!({"status": "DOWN", "problems": problems}))
+    }
+}
+
+/// The last introspection check, reused for [`RECHECK_AFTER`] so that probes from every node of
+/// a cluster cost the authorization server one request per interval at most.
+#[derive(Default)]
+pub struct Readiness {
+    last: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
+}
+
+const RECHECK_AFTER: Duration = Duration::from_secs(2);
+
+/// A value no server issues as a token: it asks whether the endpoint answers and accepts our
+/// credentials, and is answered "not active".
+const PROBE_TOKEN: &str = "readiness-probe.not-a-token";
+
+impl Readiness {
+    async fn introspection(&self, validator: &CachingValidator) -> Result<(), String> {
+        let mut last = self.last.lock().await;
+        if let Some((at, outcome)) = last.as_ref() {
+            if at.elapsed() < RECHECK_AFTER {
+                return outcome.clone();
+            }
+        }
+        let outcome = validator
+            .client()
+            .introspect(PROBE_TOKEN)
+            .await
+            .map(|_| ())
+            .map_err(|error| {
+                // The cause names internal addresses: the log has it, the public answer not.
+                log::warn!("not ready: {error}");
+                format!("introspection: {}", error.description())
+            });
+        *last = Some((Instant::now(), outcome.clone()));
+        outcome
+    }
 }

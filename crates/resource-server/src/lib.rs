@@ -8,6 +8,7 @@ pub mod health;
 pub mod http_client;
 pub mod introspection;
 pub mod jwt;
+pub mod metrics;
 pub mod mixed;
 pub mod settings;
 pub mod startup;

@@ -16,7 +16,6 @@ struct Cli {
 
 fn main() -> ExitCode {
     let args = Cli::parse();
-    shared::telemetry::init();
     let settings = match Settings::load(args.config.as_deref()) {
         Ok(settings) => settings,
         Err(message) => {
@@ -24,6 +23,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    shared::telemetry::init(settings.log.format);
     let served = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings)
             .await

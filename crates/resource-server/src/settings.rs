@@ -4,8 +4,10 @@ use std::path::Path;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use shared::metrics::MetricsSettings;
 use shared::serving::ServerSettings;
 use shared::settings::{check, load, Layers};
+use shared::telemetry::LogSettings;
 
 use crate::discovery::Issuer;
 
@@ -14,6 +16,8 @@ pub const DEFAULTS_TOML: &str = include_str!("../../../config/resource-server.to
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     pub server: ServerSettings,
+    pub log: LogSettings,
+    pub metrics: MetricsSettings,
     pub validation: ValidationSettings,
     pub introspection: IntrospectionSettings,
     pub jwt: JwtSettings,
@@ -231,6 +235,7 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), String> {
+        self.metrics.validate(&self.server)?;
         if self.validation.mode.uses_introspection() {
             if let IntrospectionEndpointSettings::Url { url, .. } = self.introspection.endpoint()? {
                 check(

@@ -9,13 +9,16 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 use shared::background::Background;
 use shared::guard::{Guard, TokenValidator};
+use shared::metrics::Probes;
 use shared::request_body::BodyLimits;
 use shared::serving::{self, ListenError};
+use shared::telemetry::Observing;
 use shared::{ApiError, ErrorCode};
 
-use crate::health::{health, Health};
+use crate::health::{self, health, Health, Readiness};
 use crate::introspection::{CachingValidator, IntrospectionClient, IntrospectionSetupError};
 use crate::jwt::{JwtValidator, KeyCache, KeySource, KeySourceError, Rules};
+use crate::metrics::{self as counted, TokenCache};
 use crate::mixed::MixedValidator;
 use crate::settings::{Settings, ValidationMode};
 
@@ -28,6 +31,8 @@ pub enum StartupError {
     JwtKeys(#[from] KeySourceError),
     #[error(transparent)]
     Listen(#[from] ListenError),
+    #[error("metrics listener: {0}")]
+    Metrics(ListenError),
 }
 
 /// The protected API takes no bodies; anything larger than this is refused unread.
@@ -36,6 +41,8 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 pub struct Application {
     port: u16,
     server: Server,
+    /// The separate `/metrics` listener, when there is one, and its port.
+    metrics: Option<(Server, u16)>,
     background: Background,
 }
 
@@ -109,6 +116,24 @@ fn validators(
     })
 }
 
+/// What `/metrics` reads when scraped: the sizes of the token caches in use.
+fn probes(health: &Health) -> Probes {
+    let mut probes = Vec::new();
+    if let Some(introspection) = &health.introspection {
+        let introspection = introspection.clone();
+        probes.push(counted::size_probe(TokenCache::Introspection, move || {
+            introspection.cached_tokens()
+        }));
+    }
+    if let Some(jwt) = &health.jwt {
+        let jwt = jwt.clone();
+        probes.push(counted::size_probe(TokenCache::Jwt, move || {
+            jwt.cached_tokens()
+        }));
+    }
+    Probes(probes)
+}
+
 /// Where tokens are validated, for the start-up log.
 fn validated_by(health: &Health) -> String {
     let verifying = health
@@ -140,6 +165,15 @@ impl Application {
             &settings.resource.id,
             settings.resource.required_scope.clone(),
         ));
+        let probes = probes(&health_state);
+        let metrics = shared::metrics::serve(&settings.metrics, probes.clone())
+            .map_err(StartupError::Metrics)?;
+        let metrics_on_main = settings.metrics.on_main();
+        let probes = web::Data::new(probes);
+        let readiness = web::Data::new(Readiness::default());
+        let observing = Observing {
+            trust_request_id: settings.log.trust_request_id,
+        };
         let health_state = web::Data::new(health_state);
         let bodies = web::Data::new(BodyLimits {
             max_bytes: MAX_BODY_BYTES,
@@ -154,14 +188,23 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     shared::request_limits::enforce,
                 ))
-                .wrap(actix_web::middleware::from_fn(
-                    shared::telemetry::log_request,
-                ))
+                .wrap(actix_web::middleware::from_fn(move |request, next| {
+                    shared::telemetry::observe(observing, request, next)
+                }))
                 .app_data(guard.clone())
                 .app_data(bodies.clone())
                 .app_data(health_state.clone())
+                .app_data(readiness.clone())
+                .app_data(probes.clone())
                 .configure(shared::protected::routes)
                 .route("/health", web::get().to(health))
+                .route("/health/live", web::get().to(health::live))
+                .route("/health/ready", web::get().to(health::ready))
+                .configure(|cfg| {
+                    if metrics_on_main {
+                        cfg.route("/metrics", web::get().to(shared::metrics::metrics));
+                    }
+                })
                 .default_service(web::to(not_found))
         });
         let (server, port) = serving::serve(server, &settings.server)?;
@@ -171,9 +214,16 @@ impl Application {
             settings.server.host,
             settings.resource.id,
         );
+        if let Some((_, metrics_port)) = &metrics {
+            log::info!(
+                "resource-server metrics on http://{}:{metrics_port}/metrics",
+                settings.metrics.host
+            );
+        }
         Ok(Self {
             port,
             server,
+            metrics,
             background,
         })
     }
@@ -182,13 +232,19 @@ impl Application {
         self.port
     }
 
+    /// The separate metrics listener's port, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
+    }
+
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
     }
 
     /// Serves until stopped, then ends the background tasks.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let served = self.server.await;
+        let metrics = self.metrics.map(|(server, _)| server);
+        let served = shared::metrics::run_beside(self.server, metrics).await;
         self.background.stop().await;
         log::info!("resource-server stopped");
         served

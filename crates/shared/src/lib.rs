@@ -8,6 +8,7 @@ pub mod background;
 pub mod catalogue;
 pub mod guard;
 pub mod jwt_claims;
+pub mod metrics;
 pub mod params;
 pub mod protected;
 pub mod request_body;

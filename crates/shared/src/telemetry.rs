@@ -1,15 +1,20 @@
-//! Logging for both servers: env_logger, one line per request, written off the request path.
+//! Logging for both servers: env_logger, one line per request with its request id, in text or
+//! JSON (`log.format`), written off the request path.
 
 use std::io::{BufWriter, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
+use serde::Deserialize;
 
 enum Line {
     Text(Vec<u8>),
@@ -79,8 +84,36 @@ fn write_lines(lines: Receiver<Line>) {
     }
 }
 
-/// `RUST_LOG` decides the levels; `info` by default. Call [`flush`] before exiting.
-pub fn init() {
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// Take the request id from an incoming `X-Request-Id` (set it only behind a proxy that sets
+    /// or strips that header); otherwise every request gets a new one.
+    pub trust_request_id: bool,
+}
+
+/// `log.format`: env_logger's text lines, or one JSON object per line for log collectors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+static FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+fn format() -> LogFormat {
+    FORMAT.get().copied().unwrap_or_default()
+}
+
+/// `RUST_LOG` decides the levels; `info` by default. Call [`flush`] before exiting. Only the
+/// first call in a process counts.
+pub fn init(format: LogFormat) {
+    if FORMAT.set(format).is_err() {
+        return;
+    }
     let (lines, waiting) = sync_channel(64 * 1024);
     let started = std::thread::Builder::new()
         .name("log-writer".into())
@@ -88,6 +121,13 @@ pub fn init() {
     let mut builder = env_logger::Builder::from_env(
         env_logger::Env::default().default_filter_or("info,actix_server=warn"),
     );
+    if format == LogFormat::Json {
+        builder.format(|out, record| {
+            let mut line = Vec::with_capacity(128);
+            write_json_record(&mut line, record);
+            out.write_all(&line)
+        });
+    }
     if started.is_ok() {
         let _ = LINES.set(lines.clone());
         builder
@@ -99,40 +139,181 @@ pub fn init() {
     let _ = builder.try_init();
 }
 
-/// One line per request, target `http`: `POST /oauth/token 200 3.120ms 127.0.0.1` (method, path,
-/// status, duration, peer).
+/// A log record as one JSON line: time, level, target, the id of the request it was logged
+/// during (when there is one), message.
+fn write_json_record(line: &mut Vec<u8>, record: &log::Record<'_>) {
+    let _ = write!(line, "{{\"time\":\"{}\",\"level\":", json_time());
+    let _ = serde_json::to_writer(&mut *line, record.level().as_str());
+    line.extend_from_slice(b",\"target\":");
+    let _ = serde_json::to_writer(&mut *line, record.target());
+    if let Ok(Some(id)) = REQUEST_ID.try_with(|id| id.clone()) {
+        line.extend_from_slice(b",\"request_id\":");
+        let _ = serde_json::to_writer(&mut *line, id.as_str());
+    }
+    line.extend_from_slice(b",\"message\":");
+    let message = record.args().to_string();
+    let _ = serde_json::to_writer(&mut *line, &message);
+    line.extend_from_slice(b"}\n");
+}
+
+fn json_time() -> impl std::fmt::Display {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ")
+}
+
+tokio::task_local! {
+    /// The id of the request being handled, for the JSON records logged while handling it.
+    static REQUEST_ID: Option<RequestId>;
+}
+
+/// `X-Request-Id`: one per request, sent back in the answer and written in its log line.
+#[derive(Clone)]
+pub struct RequestId(String);
+
+impl RequestId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The proxy's id when it is trusted and looks like an id (at most 128 characters of
+    /// letters, digits and `-._:`, so that it can be logged as is), else a fresh random one.
+    fn of(request: &ServiceRequest, trusted: bool) -> Self {
+        let offered = trusted
+            .then(|| request.headers().get(REQUEST_ID_HEADER))
+            .flatten()
+            .and_then(|value| value.to_str().ok())
+            .filter(|id| {
+                (1..=128).contains(&id.len())
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b))
+            });
+        match offered {
+            Some(id) => Self(id.to_owned()),
+            None => Self(
+                uuid::Uuid::from_u128(rand::random::<u128>())
+                    .hyphenated()
+                    .to_string(),
+            ),
+        }
+    }
+}
+
+const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// What [`observe`] needs from the settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Observing {
+    pub trust_request_id: bool,
+}
+
+/// Middleware around every request: gives it a request id (sent back in `X-Request-Id`), counts it
+/// in the metrics by route and status, and writes its log line, target `http`: in text
+/// `POST /oauth/token 200 3.120ms 127.0.0.1 <request id>` (method, path, status, duration, peer, id),
+/// or the same fields as one JSON object.
 ///
 /// The path is logged without its query string, and no header or body is, so a token or password
-/// sent by a careless client (`?access_token=…`) never lands in a log line. (A small function rather
-/// than actix's `Logger`, which parses a format and clones it for every request.)
-pub async fn log_request(
+/// sent by a careless client (`?access_token=…`) never lands in a log line. (One small function
+/// rather than actix's `Logger`, which parses a format and clones it for every request.)
+pub async fn observe(
+    observing: Observing,
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if !log::log_enabled!(target: "http", log::Level::Info) {
-        return next.call(request).await;
-    }
     let started = Instant::now();
-    // One buffer per line, its first half written before the request is handled.
-    let mut line = Vec::with_capacity(128);
-    write_prefix(&mut line);
-    let _ = write!(line, "{} {} ", request.method(), request.path());
+    let id = RequestId::of(&request, observing.trust_request_id);
+    let method = request.method().clone();
+    let logging = log::log_enabled!(target: "http", log::Level::Info);
+    // The path is copied only when a line will be written.
+    let path = logging.then(|| request.path().to_owned());
     let peer = request.peer_addr().map(|a| a.ip());
-    let response = next.call(request).await;
-    let status = match &response {
-        Ok(response) => response.status().as_u16(),
-        Err(error) => error.as_response_error().status_code().as_u16(),
+    let mut response = REQUEST_ID.scope(Some(id.clone()), next.call(request)).await;
+    let elapsed = started.elapsed();
+    let status = match &mut response {
+        Ok(response) => {
+            if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+                response
+                    .headers_mut()
+                    .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+            }
+            let route = response.request().match_pattern();
+            crate::metrics::record_request(
+                crate::metrics::route_label(route.as_deref()),
+                &method,
+                response.status().as_u16(),
+                elapsed,
+            );
+            response.status().as_u16()
+        }
+        Err(error) => {
+            let status = error.as_response_error().status_code().as_u16();
+            crate::metrics::record_request("unmatched", &method, status, elapsed);
+            status
+        }
     };
-    // Milliseconds with three decimals from integer microseconds: formatting an `f64` with a
-    // precision takes the slow exact path of the float formatter, on every request.
-    let micros = started.elapsed().as_micros();
-    let (millis, micros) = (micros / 1000, micros % 1000);
-    let _ = match peer {
-        Some(peer) => writeln!(line, "{status} {millis}.{micros:03}ms {peer}"),
-        None => writeln!(line, "{status} {millis}.{micros:03}ms -"),
-    };
-    request_line(line);
+    if let Some(path) = path {
+        let line = match format() {
+            LogFormat::Text => text_line(&method, &path, status, elapsed, peer, &id),
+            LogFormat::Json => json_line(&method, &path, status, elapsed, peer, &id),
+        };
+        request_line(line);
+    }
     response
+}
+
+/// Milliseconds with three decimals from integer microseconds: formatting an `f64` with a
+/// precision takes the slow exact path of the float formatter, on every request.
+fn millis(elapsed: Duration) -> impl std::fmt::Display {
+    let micros = elapsed.as_micros();
+    let (millis, micros) = (micros / 1000, micros % 1000);
+    format!("{millis}.{micros:03}")
+}
+
+fn text_line(
+    method: &Method,
+    path: &str,
+    status: u16,
+    elapsed: Duration,
+    peer: Option<IpAddr>,
+    id: &RequestId,
+) -> Vec<u8> {
+    let mut line = Vec::with_capacity(160);
+    write_prefix(&mut line);
+    let _ = write!(line, "{method} {path} {status} {}ms ", millis(elapsed));
+    let _ = match peer {
+        Some(peer) => writeln!(line, "{peer} {}", id.as_str()),
+        None => writeln!(line, "- {}", id.as_str()),
+    };
+    line
+}
+
+fn json_line(
+    method: &Method,
+    path: &str,
+    status: u16,
+    elapsed: Duration,
+    peer: Option<IpAddr>,
+    id: &RequestId,
+) -> Vec<u8> {
+    let mut line = Vec::with_capacity(256);
+    let _ = write!(
+        line,
+        "{{\"time\":\"{}\",\"level\":\"INFO\",\"target\":\"http\",\"request_id\":\"{}\",\"method\":",
+        json_time(),
+        id.as_str()
+    );
+    let _ = serde_json::to_writer(&mut line, method.as_str());
+    line.extend_from_slice(b",\"path\":");
+    let _ = serde_json::to_writer(&mut line, path);
+    let _ = write!(
+        line,
+        ",\"status\":{status},\"duration_ms\":{}",
+        millis(elapsed)
+    );
+    let _ = match peer {
+        Some(peer) => writeln!(line, ",\"peer\":\"{peer}\"}}"),
+        None => writeln!(line, ",\"peer\":null}}"),
+    };
+    line
 }
 
 thread_local! {
@@ -165,7 +346,10 @@ fn request_line(line: Vec<u8>) {
         }
         None => {
             let text = String::from_utf8_lossy(&line);
-            let message = text.split_once("] ").map_or(text.as_ref(), |(_, m)| m);
+            let message = match text.strip_prefix('[') {
+                Some(text) => text.split_once("] ").map_or(text, |(_, m)| m),
+                None => text.as_ref(),
+            };
             log::info!(target: "http", "{}", message.trim_end());
         }
     }

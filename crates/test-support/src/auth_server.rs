@@ -16,6 +16,7 @@ use crate::{answer, Answer, Backend, TestDb};
 pub fn test_settings(database_url: &str) -> Settings {
     let mut settings = Settings::defaults();
     settings.server.port = 0;
+    settings.metrics.port = 0;
     settings.server.workers = 1;
     settings.database.url = DatabaseUrl::parse(database_url).expect("a database URL");
     settings.database.pool_size = 4;
@@ -28,6 +29,8 @@ pub struct TestApp {
     /// `http://127.0.0.1:PORT`, or `https://localhost:PORT` (the name on test certificates).
     pub address: String,
     pub port: u16,
+    /// The separate `/metrics` listener's port, when there is one.
+    pub metrics_port: Option<u16>,
     pub store: Store,
     pub http: reqwest::Client,
     pub db: Arc<TestDb>,
@@ -72,6 +75,7 @@ pub async fn start(db: impl Into<Arc<TestDb>>, settings: Settings) -> TestApp {
         .await
         .expect("server starts");
     let port = app.port();
+    let metrics_port = app.metrics_port();
     let address = match settings.server.tls {
         Some(_) => format!("https://localhost:{port}"),
         None => format!("http://127.0.0.1:{port}"),
@@ -81,6 +85,7 @@ pub async fn start(db: impl Into<Arc<TestDb>>, settings: Settings) -> TestApp {
     TestApp {
         address,
         port,
+        metrics_port,
         store,
         passwords,
         settings,
@@ -108,6 +113,15 @@ impl TestApp {
         let mut settings = self.settings.clone();
         settings.server.port = self.port;
         start(self.db.clone(), settings).await
+    }
+
+    /// What `/metrics` shows now, from the separate listener or else the server's own port.
+    pub async fn metrics(&self) -> String {
+        let url = match self.metrics_port {
+            Some(port) => format!("http://127.0.0.1:{port}/metrics"),
+            None => self.url("/metrics"),
+        };
+        crate::metrics::scrape(&self.http, &url).await
     }
 
     pub async fn get(&self, path: &str) -> Answer {

@@ -129,6 +129,7 @@ impl<S: UserStore> UserAuthenticator<S> {
 
 /// 429 with how long to wait, in whole seconds rounded up.
 fn locked(wait: Duration) -> ApiError {
+    crate::metrics::lockout();
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     ApiError::new(ErrorCode::TooManyFailedSignIns).with_retry_after(seconds)
 }

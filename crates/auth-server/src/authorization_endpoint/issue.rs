@@ -119,6 +119,7 @@ impl<S: ClientStore + UserStore + TokenStore + ApprovalStore> AuthorizationEndpo
         if self.authority.store.store_tokens(issued.tokens).await? != Stored::Stored {
             return Err(ApiError::internal("a new grant was refused"));
         }
+        crate::metrics::token_issued(GrantType::Implicit.as_str());
         Ok(issued.response)
     }
 }

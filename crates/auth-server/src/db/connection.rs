@@ -221,6 +221,7 @@ impl Store {
             .test_on_check_out(url.backend() == Backend::Postgres)
             .connection_timeout(connect_timeout)
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
+            .event_handler(Box::new(crate::metrics::PoolEvents))
             .build(Manager {
                 url: url.clone(),
                 trouble: trouble.clone(),
@@ -259,6 +260,11 @@ impl Store {
         self.trouble.note();
     }
 
+    /// How many connections the pool holds, and how many of them are idle.
+    pub fn pool_state(&self) -> r2d2::State {
+        self.pool.state()
+    }
+
     pub fn backend(&self) -> Backend {
         self.url.backend()
     }
@@ -275,6 +281,11 @@ impl Store {
     /// For `/health`: a round trip to the database.
     pub fn ping(&self) -> Result<(), StoreError> {
         self.with_conn(|conn| conn.batch_execute("SELECT 1").map_err(StoreError::from))
+    }
+
+    /// For `/health/ready`: the number of migrations this build has and the database lacks.
+    pub fn pending_migrations(&self) -> Result<usize, StoreError> {
+        self.with_conn(super::migrate::pending)
     }
 }
 

@@ -35,6 +35,16 @@ fn apply(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
     applied.map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
 }
 
+/// How many of this build's migrations the database lacks: more than 0 when it was restored from
+/// an older backup, or replaced, after this server migrated it at start.
+pub fn pending(conn: &mut DbConnection) -> Result<usize, StoreError> {
+    let pending = match conn {
+        DbConnection::Sqlite(c) => MigrationHarness::pending_migrations(c, SQLITE).map(|p| p.len()),
+        DbConnection::Pg(c) => MigrationHarness::pending_migrations(c, POSTGRES).map(|p| p.len()),
+    };
+    pending.map_err(|e| StoreError::Unavailable(format!("reading the applied migrations: {e}")))
+}
+
 fn versions(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
     applied.iter().map(ToString::to_string).collect()
 }

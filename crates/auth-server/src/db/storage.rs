@@ -151,6 +151,15 @@ impl Storage {
         self.inner.readers.run(move || store.ping()).await?
     }
 
+    /// See [`Store::pending_migrations`].
+    pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
+        let store = self.inner.store.clone();
+        self.inner
+            .readers
+            .run(move || store.pending_migrations())
+            .await?
+    }
+
     /// Finishes what is queued, writes first committed, then stops every thread. Blocks.
     pub fn shutdown(&self) {
         self.inner.writer.shutdown();

@@ -7,6 +7,8 @@
 //! client_credentials kind) also go in one multi-row INSERT: a round trip per token had cost more
 //! than the rest of the request.
 
+use std::time::Instant;
+
 use tokio::sync::oneshot;
 
 use super::tokens::{self, AccessTokenRecord};
@@ -168,9 +170,11 @@ impl Worker<Job> for Committer {
     }
 
     fn handle(&mut self, mut batch: Vec<Job>) {
+        let started = Instant::now();
         let together = self
             .connection()
             .and_then(|conn| write_transaction(conn, |conn| Self::write_all(conn, &mut batch)));
+        crate::metrics::batch_committed(batch.len(), started.elapsed());
         match together {
             Ok(()) => batch.into_iter().for_each(|job| job.answer(Ok(()))),
             // The database is unreachable: every job would fail the same way, and the connection

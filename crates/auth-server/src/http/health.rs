@@ -1,4 +1,5 @@
-//! `GET /health`: 200 when the database answers, 503 when it does not.
+//! `GET /health`: 200 when the database answers, 503 when it does not; `/health/live` and
+//! `/health/ready` for orchestrators.
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
@@ -13,4 +14,24 @@ pub async fn health(storage: web::Data<Storage>) -> HttpResponse {
             HttpResponse::ServiceUnavailable().json(json!({"status": "DOWN"}))
         }
     }
+}
+
+/// `GET /health/live`: the process answers requests (restart it if not). The database is not
+/// asked: a database outage is no reason to restart every replica.
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "UP"}))
+}
+
+/// `GET /health/ready`: the database answers and has every migration this build knows, so a load
+/// balancer may send traffic here. 503 with the reason otherwise.
+pub async fn ready(storage: web::Data<Storage>) -> HttpResponse {
+    let problem = match storage.pending_migrations().await {
+        Ok(0) => return HttpResponse::Ok().json(json!({"status": "UP"})),
+        Ok(pending) => format!("{pending} database migrations are not applied"),
+        Err(error) => {
+            log::warn!("not ready: {error}");
+            "the database does not answer".to_owned()
+        }
+    };
+    HttpResponse::ServiceUnavailable().json(json!({"status": "DOWN", "problems": [problem]}))
 }

@@ -125,7 +125,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/health")
             .route(web::get().to(health::health))
             .default_service(web::to(fallback::only_get)),
+    )
+    .service(
+        web::resource("/health/live")
+            .route(web::get().to(health::live))
+            .default_service(web::to(fallback::only_get)),
+    )
+    .service(
+        web::resource("/health/ready")
+            .route(web::get().to(health::ready))
+            .default_service(web::to(fallback::only_get)),
     );
+}
+
+/// `/metrics` on the server's own port, when `metrics.on_main_port` asks for it.
+pub fn metrics(cfg: &mut web::ServiceConfig, on_main_port: bool) {
+    if on_main_port {
+        cfg.service(
+            web::resource("/metrics")
+                .route(web::get().to(shared::metrics::metrics))
+                .default_service(web::to(fallback::only_get)),
+        );
+    }
 }
 
 /// The metadata document at its RFC 8414 location, at the same location under the issuer's path

@@ -50,7 +50,7 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
         if !client.allows(grant) {
             return Err(ApiError::new(ErrorCode::UnauthorizedGrantType).with_arg(grant.as_str()));
         }
-        match request {
+        let answer = match request {
             GrantRequest::ClientCredentials { scope } => {
                 self.client_credentials(&client, scope).await
             }
@@ -74,7 +74,11 @@ impl<S: ClientStore + UserStore + TokenStore> TokenEndpoint<S> {
                 self.authorization_code(client, code, redirect_uri, code_verifier)
                     .await
             }
+        };
+        if answer.is_ok() {
+            crate::metrics::token_issued(grant.as_str());
         }
+        answer
     }
 
     /// Stores the tokens of a fresh grant and answers with them. A new grant has nothing that

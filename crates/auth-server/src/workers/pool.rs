@@ -13,8 +13,10 @@
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex, TryLockError};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use super::priority::Priority;
+use crate::metrics::QueueMetrics;
 
 /// What a pool's threads do with the jobs they take.
 pub trait Worker<J>: Send + 'static {
@@ -49,7 +51,8 @@ pub enum PoolError {
 }
 
 enum Message<J> {
-    Job(J),
+    /// A job, and when it was queued.
+    Job(J, Instant),
     /// Ends the thread that takes it, after everything queued before it.
     Stop,
 }
@@ -58,6 +61,7 @@ pub struct Pool<J> {
     spec: PoolSpec,
     jobs: SyncSender<Message<J>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    queue: QueueMetrics,
 }
 
 impl<J: Send + 'static> Pool<J> {
@@ -65,14 +69,15 @@ impl<J: Send + 'static> Pool<J> {
     pub fn start<W: Worker<J>>(spec: PoolSpec, make: impl Fn(usize) -> W) -> Self {
         let (jobs, waiting) = sync_channel::<Message<J>>(spec.queue);
         let waiting = Arc::new(Mutex::new(waiting));
+        let queue = QueueMetrics::of(spec.name);
         let mut threads = Vec::new();
         for n in 0..spec.threads.max(1) {
-            let (waiting, worker) = (waiting.clone(), make(n));
+            let (waiting, worker, queue) = (waiting.clone(), make(n), queue.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("{}-{n}", spec.name))
                 .spawn(move || {
                     spec.priority.apply(spec.name);
-                    work(&waiting, spec.batch.max(1), worker);
+                    work(&waiting, spec.batch.max(1), worker, &queue);
                 });
             match spawned {
                 Ok(thread) => threads.push(thread),
@@ -83,6 +88,7 @@ impl<J: Send + 'static> Pool<J> {
             spec,
             jobs,
             threads: Mutex::new(threads),
+            queue,
         }
     }
 
@@ -92,17 +98,23 @@ impl<J: Send + 'static> Pool<J> {
 
     /// Queues `job`, or refuses at once when the queue is full.
     pub fn try_submit(&self, job: J) -> Result<(), PoolError> {
+        // Counted before it is sent, so that a thread taking it at once never sees less than 0.
+        self.queue.queued();
         self.jobs
-            .try_send(Message::Job(job))
-            .map_err(|refused| match refused {
-                TrySendError::Full(_) => PoolError::Busy(self.spec.name),
-                TrySendError::Disconnected(_) => PoolError::Stopped(self.spec.name),
+            .try_send(Message::Job(job, Instant::now()))
+            .map_err(|refused| {
+                self.queue.taken(1, None);
+                match refused {
+                    TrySendError::Full(_) => PoolError::Busy(self.spec.name),
+                    TrySendError::Disconnected(_) => PoolError::Stopped(self.spec.name),
+                }
             })
     }
 
     /// Queues `job`, waiting for room when the queue is full (without holding an async worker).
     pub async fn submit(&self, job: J) -> Result<(), PoolError> {
-        match self.jobs.try_send(Message::Job(job)) {
+        self.queue.queued();
+        let sent = match self.jobs.try_send(Message::Job(job, Instant::now())) {
             Ok(()) => Ok(()),
             Err(TrySendError::Disconnected(_)) => Err(PoolError::Stopped(self.spec.name)),
             Err(TrySendError::Full(job)) => {
@@ -113,7 +125,11 @@ impl<J: Send + 'static> Pool<J> {
                     .and_then(Result::ok)
                     .ok_or(PoolError::Stopped(self.spec.name))
             }
+        };
+        if sent.is_err() {
+            self.queue.taken(1, None);
         }
+        sent
     }
 
     /// Lets the threads finish what is queued, then waits for them. Jobs queued after this are
@@ -135,7 +151,12 @@ impl<J: Send + 'static> Pool<J> {
 
 /// A thread's life: take the jobs waiting (blocking when there are none), handle them, repeat,
 /// until a `Stop` or a closed queue.
-fn work<J, W: Worker<J>>(waiting: &Mutex<Receiver<Message<J>>>, max: usize, mut worker: W) {
+fn work<J, W: Worker<J>>(
+    waiting: &Mutex<Receiver<Message<J>>>,
+    max: usize,
+    mut worker: W,
+    queue: &QueueMetrics,
+) {
     loop {
         let (batch, stop) = {
             let receiver = match waiting.try_lock() {
@@ -161,14 +182,14 @@ fn work<J, W: Worker<J>>(waiting: &Mutex<Receiver<Message<J>>>, max: usize, mut 
                 }
                 Err(TryRecvError::Disconnected) => return,
             };
-            let Message::Job(first) = first else {
+            let Message::Job(first, queued) = first else {
                 return;
             };
             let mut batch = vec![first];
             let mut stop = false;
             while batch.len() < max {
                 match receiver.try_recv() {
-                    Ok(Message::Job(job)) => batch.push(job),
+                    Ok(Message::Job(job, _)) => batch.push(job),
                     Ok(Message::Stop) => {
                         stop = true;
                         break;
@@ -176,6 +197,7 @@ fn work<J, W: Worker<J>>(waiting: &Mutex<Receiver<Message<J>>>, max: usize, mut 
                     Err(_) => break,
                 }
             }
+            queue.taken(batch.len(), Some(queued.elapsed()));
             (batch, stop)
         };
         worker.handle(batch);

@@ -11,6 +11,7 @@ mod introspection;
 mod jwt;
 mod logging;
 mod openid;
+mod operations;
 mod pages;
 mod password;
 mod protected;

@@ -120,6 +120,10 @@ async fn outage_under_load(
     let began = Instant::now();
     tokio::time::sleep(OUTAGE / 2).await;
     let health = get(&http, &auth.url("/health"), None).await;
+    let (live, ready) = (
+        get(&http, &auth.url("/health/live"), None).await,
+        get(&http, &auth.url("/health/ready"), None).await,
+    );
     tokio::time::sleep(OUTAGE.saturating_sub(began.elapsed())).await;
     end();
     let ended = Instant::now();
@@ -199,6 +203,7 @@ async fn outage_under_load(
         }
     }
     let health_after = get(&http, &auth.url("/health"), None).await;
+    let ready_after = get(&http, &auth.url("/health/ready"), None).await;
 
     let recovery: Vec<String> = CALLS
         .iter()
@@ -267,7 +272,20 @@ async fn outage_under_load(
             (health.status, health.body.as_str()),
             (503, r#"{"status":"DOWN"}"#)
         );
+        // Not ready (take it out of the load balancer), but alive (do not restart it).
+        let ready = ready.expect("/health/ready answered during the outage");
+        assert_eq!(
+            (ready.status, ready.body.as_str()),
+            (
+                503,
+                r#"{"problems":["the database does not answer"],"status":"DOWN"}"#
+            )
+        );
     }
+    let live = live.expect("/health/live answered during the outage");
+    assert_eq!(live.status, 200, "{}", live.body);
+    let ready_after = ready_after.expect("/health/ready answered after recovery");
+    assert_eq!(ready_after.status, 200, "{}", ready_after.body);
     let health_after = health_after.expect("/health answered after recovery");
     assert_eq!(
         (health_after.status, health_after.body.as_str()),

@@ -61,6 +61,7 @@ pub fn auth_server_env(database_url: &str, port: u16) -> Vec<(String, String)> {
     [
         ("APP__SERVER__HOST", "127.0.0.1"),
         ("APP__SERVER__PORT", &port.to_string()),
+        ("APP__METRICS__PORT", "0"),
         ("APP__SERVER__WORKERS", "2"),
         ("APP__DATABASE__URL", database_url),
         ("APP__DEMO__SEED", "true"),
@@ -89,6 +90,7 @@ pub async fn start_resource_server(auth_port: u16, extra: &[(&str, &str)]) -> Pr
     let mut env: Vec<(String, String)> = [
         ("APP__SERVER__HOST", "127.0.0.1".to_owned()),
         ("APP__SERVER__PORT", "0".to_owned()),
+        ("APP__METRICS__PORT", "0".to_owned()),
         ("APP__SERVER__WORKERS", "2".to_owned()),
         (
             "APP__INTROSPECTION__URL",

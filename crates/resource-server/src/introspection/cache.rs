@@ -17,6 +17,7 @@ use shared::{ApiError, ErrorCode};
 
 use super::client::Verdict;
 use super::IntrospectionClient;
+use crate::metrics::{self, TokenCache};
 use crate::settings::IntrospectionSettings;
 
 /// SHA-256 of the token: the cache never holds token values.
@@ -101,9 +102,13 @@ impl TokenValidator for CachingValidator {
     fn validate<'a>(&'a self, token: &'a str) -> ValidationFuture<'a> {
         Box::pin(async move {
             let key: Key = Sha256::digest(token.as_bytes()).into();
+            // Set when this request is the one that asks (concurrent askers of one token wait
+            // for it: hits).
+            let mut asked = false;
             let remembered = self
                 .cache
                 .try_get_with(key, async {
+                    asked = true;
                     self.client
                         .introspect(token)
                         .await
@@ -117,6 +122,10 @@ impl TokenValidator for CachingValidator {
                 .map_err(|e: Arc<ApiError>| {
                     ApiError::new(ErrorCode::TokenValidationUnavailable).with_cause(&e)
                 })?;
+            match asked {
+                true => metrics::miss(TokenCache::Introspection),
+                false => metrics::hit(TokenCache::Introspection),
+            }
             Ok(match remembered {
                 Remembered::Active(claims) => Validation::Active(claims),
                 Remembered::Expired => Validation::Expired,

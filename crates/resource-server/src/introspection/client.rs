@@ -135,6 +135,7 @@ impl IntrospectionClient {
             ),
         };
         self.calls.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::introspection_sent();
         let response = self
             .http
             .post(url)

@@ -23,6 +23,7 @@ use shared::{ApiError, ErrorCode};
 use super::key_cache::KeyCache;
 use super::keys::Fingerprint;
 use super::verify::{read_header, Rules, Verdict};
+use crate::metrics::{self, TokenCache};
 
 /// SHA-256 of the token: the cache never holds token values.
 type Digest256 = [u8; 32];
@@ -96,10 +97,12 @@ impl JwtValidator {
         let snapshot = self.keys.snapshot();
         if let Some(remembered) = self.verified.get(&digest) {
             if remembered.live_at(unix_now()) && snapshot.keys.contains(&remembered.key) {
+                metrics::hit(TokenCache::Jwt);
                 return Ok(Validation::Active(remembered.claims));
             }
             self.verified.remove(&digest);
         }
+        metrics::miss(TokenCache::Jwt);
         let header = match read_header(token) {
             Ok(header) => header,
             Err(refusal) => {

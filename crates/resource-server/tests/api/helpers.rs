@@ -24,6 +24,8 @@ pub async fn spawn_auth_with(
 
 pub struct ResourceServer {
     pub address: String,
+    /// The separate `/metrics` listener's port, when there is one.
+    pub metrics_port: Option<u16>,
     handle: ServerHandle,
     pub http: reqwest::Client,
 }
@@ -41,6 +43,7 @@ pub async fn spawn_resource(
 ) -> ResourceServer {
     let mut settings = Settings::defaults();
     settings.server.port = 0;
+    settings.metrics.port = 0;
     settings.server.workers = 1;
     settings.introspection.url = introspection_url.to_owned();
     settings.introspection.protocol = Protocol::CheckToken;
@@ -55,9 +58,11 @@ pub async fn spawn_resource(
         .expect("resource server starts");
     let address = format!("{scheme}://localhost:{}", app.port());
     let handle = app.handle();
+    let metrics_port = app.metrics_port();
     tokio::spawn(app.run_until_stopped());
     ResourceServer {
         address,
+        metrics_port,
         handle,
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -77,6 +82,12 @@ impl ResourceServer {
 
     pub async fn hi(&self, token: &str) -> Answer {
         self.get("/hi?name=1111", Some(token)).await
+    }
+
+    /// What `/metrics` shows now, from the separate listener (the default).
+    pub async fn metrics(&self) -> String {
+        let port = self.metrics_port.expect("a separate metrics listener");
+        test_support::metrics::scrape(&self.http, &format!("http://127.0.0.1:{port}/metrics")).await
     }
 
     /// Introspection requests sent so far, from `/health`.

@@ -9,6 +9,7 @@ mod discovery;
 mod failures;
 mod jwt;
 mod jwt_with_auth_server;
+mod operations;
 mod protocols;
 mod revocation_with_auth_server;
 mod tls;
@@ -21,6 +22,7 @@ use resource_server::startup::Application;
 async fn health_answers_up() {
     let mut settings = Settings::defaults();
     settings.server.port = 0;
+    settings.metrics.port = 0;
     settings.server.workers = 1;
     let app = Application::build(settings).await.expect("server builds");
     let port = app.port();
