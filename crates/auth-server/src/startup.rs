@@ -48,6 +48,8 @@ pub enum StartupError {
     Signing(#[from] SigningError),
     #[error(transparent)]
     Listen(#[from] ListenError),
+    #[error("the OpenAPI description: {0}")]
+    OpenApi(#[from] serde_json::Error),
 }
 
 /// Opens the database of the settings and brings its schema up to date.
@@ -228,6 +230,9 @@ impl Application {
             .issuer
             .as_deref()
             .and_then(crate::discovery::well_known_path);
+        let description = web::Data::new(shared::openapi::Description::new(
+            &http::openapi::description(issuer_path.as_deref()),
+        )?);
         let session_key = session_key(&settings);
         let secure_cookies = settings
             .session
@@ -254,9 +259,17 @@ impl Application {
                 .app_data(services.guard.clone())
                 .app_data(services.openid.clone())
                 .app_data(discovery.clone())
-                .configure(http::routes)
-                .configure(|cfg| http::discovery(cfg, issuer_path.as_deref()))
-                .configure(|cfg| http::pages(cfg, &session_key, secure_cookies))
+                .app_data(description.clone())
+                .configure(|cfg| {
+                    http::mount(
+                        cfg,
+                        &http::Mounting {
+                            session_key: &session_key,
+                            secure_cookies,
+                            issuer_path: issuer_path.as_deref(),
+                        },
+                    );
+                })
                 .default_service(web::to(http::not_found))
         });
         let (server, port) = serving::serve(server, &settings.server)?;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::introspection::CachingValidator;
 use crate::jwt::JwtValidator;
@@ -51,6 +52,47 @@ impl Health {
     }
 }
 
+/// What `/health` answers, as the OpenAPI description has it (`report` writes it with `json!`; a
+/// test holds the two together).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ResourceHealth {
+    /// Always `UP` here: the process answers.
+    status: shared::openapi::HealthStatus,
+    /// `validation.mode`.
+    #[schema(schema_with = validation_mode)]
+    validation: String,
+    /// Introspection calls made (0 when tokens are not introspected).
+    introspection_calls: u64,
+    /// Introspection answers in the cache.
+    cached_tokens: u64,
+    /// Where a discovered introspection endpoint is, or that it is not known yet.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    introspection_discovery: Option<serde_json::Value>,
+    /// JWT mode: the keys held (0: every JWT is answered 503).
+    #[schema(nullable = false)]
+    jwt_keys: Option<u64>,
+    #[schema(nullable = false)]
+    jwks_fetches: Option<u64>,
+    #[schema(nullable = false)]
+    jwt_cached_tokens: Option<u64>,
+    #[schema(nullable = false, value_type = Option<Object>)]
+    jwt_discovery: Option<serde_json::Value>,
+}
+
+fn validation_mode() -> utoipa::openapi::Object {
+    shared::openapi::one_of(&["introspection", "jwt", "mixed"])
+}
+
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Up, with how tokens are being validated",
+         body = ResourceHealth),
+    )
+)]
 pub async fn health(state: web::Data<Health>) -> HttpResponse {
     HttpResponse::Ok().json(state.report())
 }

@@ -9,5 +9,6 @@ pub mod http_client;
 pub mod introspection;
 pub mod jwt;
 pub mod mixed;
+pub mod openapi;
 pub mod settings;
 pub mod startup;

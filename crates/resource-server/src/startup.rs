@@ -10,6 +10,7 @@ use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 use shared::background::Background;
 use shared::guard::{Guard, TokenValidator};
 use shared::request_body::BodyLimits;
+use shared::routes::{get, Mounted, Router};
 use shared::serving::{self, ListenError};
 use shared::{ApiError, ErrorCode};
 
@@ -28,6 +29,8 @@ pub enum StartupError {
     JwtKeys(#[from] KeySourceError),
     #[error(transparent)]
     Listen(#[from] ListenError),
+    #[error("the OpenAPI description: {0}")]
+    OpenApi(#[from] serde_json::Error),
 }
 
 /// The protected API takes no bodies; anything larger than this is refused unread.
@@ -126,6 +129,23 @@ fn validated_by(health: &Health) -> String {
         .join(", ")
 }
 
+/// Every route of the server; returns what was mounted.
+pub fn mount(cfg: &mut web::ServiceConfig) -> Vec<Mounted> {
+    let mut router = Router::new(cfg);
+    shared::protected::routes(&mut router);
+    router
+        .mount("/health", [get(health)])
+        .mount("/openapi.json", [get(shared::openapi::serve)]);
+    router.mounted()
+}
+
+/// What [`mount`] mounts, for the OpenAPI description's test.
+pub fn route_table() -> Vec<Mounted> {
+    let mut table = Vec::new();
+    let _app = App::new().configure(|cfg| table = mount(cfg));
+    table
+}
+
 async fn not_found() -> HttpResponse {
     ApiError::new(ErrorCode::NotFound).error_response()
 }
@@ -145,6 +165,9 @@ impl Application {
             max_bytes: MAX_BODY_BYTES,
             deadline: Duration::from_millis(settings.server.body_timeout_ms),
         });
+        let description = web::Data::new(shared::openapi::Description::new(
+            &crate::openapi::description(),
+        )?);
         let server = HttpServer::new(move || {
             App::new()
                 // The last wrapped runs first: oversized or slow requests are refused, and logged.
@@ -160,8 +183,10 @@ impl Application {
                 .app_data(guard.clone())
                 .app_data(bodies.clone())
                 .app_data(health_state.clone())
-                .configure(shared::protected::routes)
-                .route("/health", web::get().to(health))
+                .app_data(description.clone())
+                .configure(|cfg| {
+                    mount(cfg);
+                })
                 .default_service(web::to(not_found))
         });
         let (server, port) = serving::serve(server, &settings.server)?;

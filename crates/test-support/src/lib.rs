@@ -6,6 +6,7 @@ mod answer;
 mod auth_server;
 mod browser;
 mod database;
+pub mod openapi;
 mod slow_client;
 
 pub use answer::{answer, csrf_of, field_of, params_of, Answer};

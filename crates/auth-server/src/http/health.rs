@@ -5,6 +5,17 @@ use serde_json::json;
 
 use crate::db::Storage;
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Up: the database answers",
+         body = shared::openapi::HealthReport, example = json!({"status": "UP"})),
+        (status = 503, description = "Down: the database does not answer",
+         body = shared::openapi::HealthReport, example = json!({"status": "DOWN"})),
+    )
+)]
 pub async fn health(storage: web::Data<Storage>) -> HttpResponse {
     match storage.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "UP"})),
