@@ -56,7 +56,8 @@ const ID_TOKEN_CLAIMS: &[&str] = &[
 /// How long what the clients offer is remembered: the client cache's few seconds.
 const REMEMBERED_FOR: Duration = Duration::from_secs(5);
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The metadata document: RFC 8414 §2's members and OpenID Connect Discovery 1.0 §3's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Metadata {
     pub issuer: String,
     pub authorization_endpoint: String,
@@ -72,6 +73,7 @@ pub struct Metadata {
     pub revocation_endpoint_auth_methods_supported: &'static [&'static str],
     pub code_challenge_methods_supported: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub service_documentation: Option<String>,
     // OpenID Connect Discovery 1.0 §3.
     pub userinfo_endpoint: String,

@@ -52,6 +52,8 @@ pub enum StartupError {
     Listen(#[from] ListenError),
     #[error("metrics listener: {0}")]
     Metrics(ListenError),
+    #[error("the OpenAPI description: {0}")]
+    OpenApi(#[from] serde_json::Error),
 }
 
 /// Opens the database of the settings and brings its schema up to date.
@@ -242,6 +244,9 @@ impl Application {
         let observing = Observing {
             trust_request_id: settings.log.trust_request_id,
         };
+        let description = web::Data::new(shared::openapi::Description::new(
+            &http::openapi::description(issuer_path.as_deref()),
+        )?);
         let session_key = session_key(&settings);
         let secure_cookies = settings
             .session
@@ -271,10 +276,18 @@ impl Application {
                 .app_data(services.openid.clone())
                 .app_data(discovery.clone())
                 .app_data(probes.clone())
-                .configure(http::routes)
+                .app_data(description.clone())
+                .configure(|cfg| {
+                    http::mount(
+                        cfg,
+                        &http::Mounting {
+                            session_key: &session_key,
+                            secure_cookies,
+                            issuer_path: issuer_path.as_deref(),
+                        },
+                    );
+                })
                 .configure(|cfg| http::metrics(cfg, metrics_on_main))
-                .configure(|cfg| http::discovery(cfg, issuer_path.as_deref()))
-                .configure(|cfg| http::pages(cfg, &session_key, secure_cookies))
                 .default_service(web::to(http::not_found))
         });
         let (server, port) = serving::serve(server, &settings.server)?;

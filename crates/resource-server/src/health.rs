@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::introspection::CachingValidator;
 use crate::jwt::JwtValidator;
@@ -52,11 +53,61 @@ impl Health {
     }
 }
 
+/// What `/health` answers, as the OpenAPI description has it (`report` writes it with `json!`; a
+/// test holds the two together).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ResourceHealth {
+    /// Always `UP` here: the process answers.
+    status: shared::openapi::HealthStatus,
+    /// `validation.mode`.
+    #[schema(schema_with = validation_mode)]
+    validation: String,
+    /// Introspection calls made (0 when tokens are not introspected).
+    introspection_calls: u64,
+    /// Introspection answers in the cache.
+    cached_tokens: u64,
+    /// Where a discovered introspection endpoint is, or that it is not known yet.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    introspection_discovery: Option<serde_json::Value>,
+    /// JWT mode: the keys held (0: every JWT is answered 503).
+    #[schema(nullable = false)]
+    jwt_keys: Option<u64>,
+    #[schema(nullable = false)]
+    jwks_fetches: Option<u64>,
+    #[schema(nullable = false)]
+    jwt_cached_tokens: Option<u64>,
+    #[schema(nullable = false, value_type = Option<Object>)]
+    jwt_discovery: Option<serde_json::Value>,
+}
+
+fn validation_mode() -> utoipa::openapi::Object {
+    shared::openapi::one_of(&["introspection", "jwt", "mixed"])
+}
+
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Up, with how tokens are being validated",
+         body = ResourceHealth),
+    )
+)]
 pub async fn health(state: web::Data<Health>) -> HttpResponse {
     HttpResponse::Ok().json(state.report())
 }
 
 /// `GET /health/live`: the process answers (restart it if not).
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Alive: the process answers requests",
+         body = shared::openapi::HealthReport, example = json!({"status": "UP"})),
+    )
+)]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "UP"}))
 }
@@ -64,6 +115,18 @@ pub async fn live() -> HttpResponse {
 /// `GET /health/ready`: tokens can be validated, so a load balancer may send traffic. With
 /// introspection, the authorization server answered an introspection request (with our
 /// credentials) lately; with JWTs, signing keys are held. 503 with the reason otherwise.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready for traffic",
+         body = shared::openapi::Readiness, example = json!({"status": "UP"})),
+        (status = 503, description = "Not ready: the introspection endpoint does not answer or refuses our credentials, or no JWT signing key is held",
+         body = shared::openapi::Readiness,
+         example = json!({"status": "DOWN", "problems": ["introspection: Token validation is temporarily unavailable; try again later"]})),
+    )
+)]
 pub async fn ready(state: web::Data<Health>, readiness: web::Data<Readiness>) -> HttpResponse {
     let mut problems = Vec::new();
     if let Some(introspection) = &state.introspection {

@@ -10,5 +10,6 @@ pub mod introspection;
 pub mod jwt;
 pub mod metrics;
 pub mod mixed;
+pub mod openapi;
 pub mod settings;
 pub mod startup;

@@ -11,6 +11,7 @@ use shared::background::Background;
 use shared::guard::{Guard, TokenValidator};
 use shared::metrics::Probes;
 use shared::request_body::BodyLimits;
+use shared::routes::{get, Mounted, Router};
 use shared::serving::{self, ListenError};
 use shared::telemetry::Observing;
 use shared::{ApiError, ErrorCode};
@@ -33,6 +34,8 @@ pub enum StartupError {
     Listen(#[from] ListenError),
     #[error("metrics listener: {0}")]
     Metrics(ListenError),
+    #[error("the OpenAPI description: {0}")]
+    OpenApi(#[from] serde_json::Error),
 }
 
 /// The protected API takes no bodies; anything larger than this is refused unread.
@@ -151,6 +154,25 @@ fn validated_by(health: &Health) -> String {
         .join(", ")
 }
 
+/// Every route of the server; returns what was mounted.
+pub fn mount(cfg: &mut web::ServiceConfig) -> Vec<Mounted> {
+    let mut router = Router::new(cfg);
+    shared::protected::routes(&mut router);
+    router
+        .mount("/health", [get(health)])
+        .mount("/health/live", [get(health::live)])
+        .mount("/health/ready", [get(health::ready)])
+        .mount("/openapi.json", [get(shared::openapi::serve)]);
+    router.mounted()
+}
+
+/// What [`mount`] mounts, for the OpenAPI description's test.
+pub fn route_table() -> Vec<Mounted> {
+    let mut table = Vec::new();
+    let _app = App::new().configure(|cfg| table = mount(cfg));
+    table
+}
+
 async fn not_found() -> HttpResponse {
     ApiError::new(ErrorCode::NotFound).error_response()
 }
@@ -179,6 +201,9 @@ impl Application {
             max_bytes: MAX_BODY_BYTES,
             deadline: Duration::from_millis(settings.server.body_timeout_ms),
         });
+        let description = web::Data::new(shared::openapi::Description::new(
+            &crate::openapi::description(),
+        )?);
         let server = HttpServer::new(move || {
             App::new()
                 // The last wrapped runs first: oversized or slow requests are refused, and logged.
@@ -196,13 +221,11 @@ impl Application {
                 .app_data(health_state.clone())
                 .app_data(readiness.clone())
                 .app_data(probes.clone())
-                .configure(shared::protected::routes)
-                .route("/health", web::get().to(health))
-                .route("/health/live", web::get().to(health::live))
-                .route("/health/ready", web::get().to(health::ready))
+                .app_data(description.clone())
                 .configure(|cfg| {
+                    mount(cfg);
                     if metrics_on_main {
-                        cfg.route("/metrics", web::get().to(shared::metrics::metrics));
+                        Router::new(cfg).mount("/metrics", [get(shared::metrics::metrics)]);
                     }
                 })
                 .default_service(web::to(not_found))

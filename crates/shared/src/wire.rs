@@ -1,30 +1,47 @@
 //! JSON bodies as Spring Security OAuth2 put them on the wire (docs/spring.md).
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::openapi::one_of;
 
 /// The exact Content-Type Spring answers JSON with; some clients compare it as a string.
 pub const JSON_UTF8: &str = "application/json;charset=UTF-8";
 
+// The `ToSchema` derives below are the OpenAPI description's schemas of these answers (served at
+// `/openapi.json`). An absent field is left out, never `null`: hence `nullable = false` on the
+// options.
+
 /// RFC 6749 §5.1 access token response, fields in Spring's order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     /// Always `bearer`, lowercase, as Spring writes it.
+    #[schema(schema_with = bearer)]
     pub token_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub refresh_token: Option<String>,
     /// Seconds until the access token expires; absent for a token that never does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub expires_in: Option<i64>,
     /// Space-joined, sorted.
     pub scope: String,
     /// OpenID Connect Core §3.1.3.3: for a grant whose scope has `openid`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub id_token: Option<String>,
 }
 
-/// RFC 6749 §5.2 error response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+fn bearer() -> utoipa::openapi::Object {
+    one_of(&["bearer"])
+}
+
+/// RFC 6749 §5.2 error response: the `error` and `error_description` of a catalogue entry
+/// (docs/errors.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"error": "invalid_client", "error_description": "Bad client credentials"}))]
 pub struct ErrorBody {
     pub error: String,
     pub error_description: String,
@@ -32,20 +49,26 @@ pub struct ErrorBody {
 
 /// Spring's `/oauth/check_token` answer for an active token, fields in the order of
 /// docs/spring.md. Read leniently, since Spring versions and forks differ: `active` may be
-/// missing (older than 2.1), `scope` and `aud` may be a string or a list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// missing (older than 2.1), `scope` and `aud` may be a string or a list. This server always
+/// writes `active` and lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CheckTokenResponse {
     #[serde(default = "yes")]
+    #[schema(required = true)]
     pub active: bool,
+    /// Unix seconds; absent for a token that never expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub exp: Option<i64>,
     /// Absent for client-only tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub user_name: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authorities: Vec<String>,
     pub client_id: String,
     #[serde(default, deserialize_with = "string_or_list")]
+    #[schema(required = true)]
     pub scope: Vec<String>,
     /// The client's resource ids; absent when it has none.
     #[serde(
@@ -61,23 +84,33 @@ fn yes() -> bool {
 }
 
 /// RFC 7662 §2.2 introspection answer. An inactive token is exactly `{"active":false}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IntrospectionResponse {
     pub active: bool,
     /// Space-separated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub scope: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub client_id: Option<String>,
+    /// The user; absent for a client's own token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub username: Option<String>,
+    /// `bearer` for an access token, `refresh_token` for a refresh token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, schema_with = introspected_token_type)]
     pub token_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub exp: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub iat: Option<i64>,
+    /// The user, or the client for a client's own token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub sub: Option<String>,
     #[serde(
         default,
@@ -88,6 +121,10 @@ pub struct IntrospectionResponse {
     /// An extension field (RFC 7662 §2.2 allows them): what Spring called the token's authorities.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authorities: Vec<String>,
+}
+
+fn introspected_token_type() -> utoipa::openapi::Object {
+    one_of(&["bearer", "refresh_token"])
 }
 
 impl IntrospectionResponse {

@@ -7,6 +7,7 @@ mod auth_server;
 mod browser;
 mod database;
 pub mod metrics;
+pub mod openapi;
 mod slow_client;
 
 pub use answer::{answer, csrf_of, field_of, params_of, Answer};

@@ -7,8 +7,11 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use shared::openapi::scope;
 use shared::params::{parse_pairs, Params};
 use shared::{ApiError, ErrorCode};
+use utoipa::openapi::Object;
+use utoipa::{IntoParams, ToSchema};
 
 use super::body::read_form;
 use super::pages::{error_page, page, page_with_script, see_other};
@@ -51,6 +54,73 @@ fn respond(decision: Decision, web_session: &WebSession, query: Option<String>) 
     }
 }
 
+/// The authorization request (RFC 6749 §4.1.1, §4.2.1; RFC 7636 §4.3; OpenID Connect Core
+/// §3.1.2.1), as the description has it: the handler reads [`AUTHORIZE_PARAMS`]. Unknown
+/// parameters are ignored; a repeated one is an error page.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct AuthorizeQuery {
+    /// `code`, `token`, `id_token` or `id_token token` (the last two need scope `openid` and a
+    /// `nonce`); another value goes back to the client as `unsupported_response_type`.
+    #[param(schema_with = response_type, nullable = false)]
+    response_type: Option<String>,
+    /// A registered client; an unknown one is an error page, never a redirect.
+    #[param(example = "dev")]
+    client_id: String,
+    /// One of the client's registered URIs, exactly; optional when it registered only one.
+    #[param(nullable = false, example = "http://www.baidu.com")]
+    redirect_uri: Option<String>,
+    #[param(nullable = false, schema_with = scope)]
+    scope: Option<String>,
+    /// Given back with the answer, byte for byte (at most 512 bytes).
+    #[param(nullable = false)]
+    state: Option<String>,
+    /// PKCE (RFC 7636): required of public clients.
+    #[param(nullable = false)]
+    code_challenge: Option<String>,
+    /// `S256`, or `plain` (the default) unless `security.pkce_plain_allowed = false`.
+    #[param(nullable = false)]
+    code_challenge_method: Option<String>,
+    #[param(nullable = false)]
+    nonce: Option<String>,
+    /// `query`, `fragment` or `form_post`.
+    #[param(nullable = false)]
+    response_mode: Option<String>,
+    /// `none`, `login`, `consent`, `select_account` (space-separated; `none` alone).
+    #[param(nullable = false)]
+    prompt: Option<String>,
+    /// Seconds since the user last signed in, at most.
+    #[param(nullable = false)]
+    max_age: Option<String>,
+    /// A username to prefill the login page with.
+    #[param(nullable = false)]
+    login_hint: Option<String>,
+}
+
+fn response_type() -> Object {
+    shared::openapi::one_of(&["code", "token", "id_token", "id_token token"])
+}
+
+#[utoipa::path(
+    get,
+    path = "/oauth/authorize",
+    tag = "authorization endpoint",
+    params(AuthorizeQuery),
+    security((), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "`response_mode=form_post`: a page that posts the answer to \
+         the client", body = String, content_type = "text/html"),
+        (status = 303, description = "To `/login` (not signed in), to \
+         `/oauth/confirm_access` (approval needed), or to the client's `redirect_uri` with a \
+         code, tokens (in the fragment) or an `error`", headers(("Location" = String))),
+        (status = 400, description = "An error page, never a redirect: an unknown client, an \
+         unregistered `redirect_uri`, a repeated, malformed or too long parameter",
+         body = String, content_type = "text/html"),
+        (status = 503, description = "An error page: the database or the signing key is not \
+         available", body = String, content_type = "text/html"),
+    )
+)]
 pub async fn authorize(
     request: HttpRequest,
     session: Session,
@@ -101,6 +171,20 @@ struct ApprovePage<'a> {
     csrf: &'a str,
 }
 
+#[utoipa::path(
+    get,
+    path = "/oauth/confirm_access",
+    tag = "authorization endpoint",
+    security((), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The approval page: the client, the user, each scope with \
+         an Approve/Deny choice", body = String, content_type = "text/html"),
+        (status = 303, description = "Not signed in: to `/login`",
+         headers(("Location" = String))),
+        (status = 400, description = "An error page: no authorization request is waiting",
+         body = String, content_type = "text/html"),
+    )
+)]
 pub async fn confirm_access(
     session: Session,
     settings: web::Data<RequestSettings>,
@@ -132,6 +216,22 @@ pub async fn confirm_access(
             csrf: &csrf,
         },
     )
+}
+
+/// The approval form, as the description has it (the handler reads it with [`read_approval`]).
+/// Besides these, one `scope.<name>` field per requested scope, `true` to approve it; a form with
+/// none approves every requested scope.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Approval {
+    /// `true` approves, anything else denies.
+    #[schema(examples("true", "false"))]
+    user_oauth_approval: String,
+    /// The session's CSRF token, from the page.
+    #[schema(rename = "_csrf")]
+    csrf: String,
+    /// The request the page showed.
+    authorization_id: String,
 }
 
 /// The approval form as Spring's posted it: `user_oauth_approval=true|false` and, per scope,
@@ -181,6 +281,30 @@ fn read_approval(form: &[u8]) -> Result<ApprovalForm, ApiError> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/oauth/authorize",
+    tag = "authorization endpoint",
+    request_body(content = Approval, content_type = "application/x-www-form-urlencoded"),
+    security((), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "`response_mode=form_post`: a page that posts the answer to \
+         the client", body = String, content_type = "text/html"),
+        (status = 303, description = "To the client's `redirect_uri` with a code, tokens or \
+         `error=access_denied`; to `/login` when the session ended",
+         headers(("Location" = String))),
+        (status = 400, description = "An error page: no such request waiting, a malformed form",
+         body = String, content_type = "text/html"),
+        (status = 403, description = "An error page: a wrong CSRF token", body = String,
+         content_type = "text/html"),
+        (status = 413, description = "An error page: the body is too large", body = String,
+         content_type = "text/html"),
+        (status = 415, description = "An error page: not a form", body = String,
+         content_type = "text/html"),
+        (status = 503, description = "An error page: the database did not answer",
+         body = String, content_type = "text/html"),
+    )
+)]
 pub async fn decide(
     request: HttpRequest,
     payload: web::Payload,

@@ -6,8 +6,18 @@ use actix_web::{web, HttpResponse};
 use shared::wire::JSON_UTF8;
 use shared::ApiError;
 
-use crate::discovery::Discovery;
+use crate::discovery::{Discovery, Metadata};
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    tag = "discovery",
+    responses(
+        (status = 200, description = "The metadata (RFC 8414 §2, OpenID Connect Discovery 1.0 \
+         §3); every URL is under `server.issuer`", body = Metadata),
+        (status = 503, response = shared::openapi::Unavailable),
+    )
+)]
 pub async fn metadata(discovery: web::Data<Discovery>) -> Result<HttpResponse, ApiError> {
     let json = discovery.document().await?;
     Ok(HttpResponse::Ok()

@@ -6,6 +6,17 @@ use serde_json::json;
 
 use crate::db::Storage;
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Up: the database answers",
+         body = shared::openapi::HealthReport, example = json!({"status": "UP"})),
+        (status = 503, description = "Down: the database does not answer",
+         body = shared::openapi::HealthReport, example = json!({"status": "DOWN"})),
+    )
+)]
 pub async fn health(storage: web::Data<Storage>) -> HttpResponse {
     match storage.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "UP"})),
@@ -18,12 +29,33 @@ pub async fn health(storage: web::Data<Storage>) -> HttpResponse {
 
 /// `GET /health/live`: the process answers requests (restart it if not). The database is not
 /// asked: a database outage is no reason to restart every replica.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Alive: the process answers requests",
+         body = shared::openapi::HealthReport, example = json!({"status": "UP"})),
+    )
+)]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "UP"}))
 }
 
 /// `GET /health/ready`: the database answers and has every migration this build knows, so a load
 /// balancer may send traffic here. 503 with the reason otherwise.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready for traffic",
+         body = shared::openapi::Readiness, example = json!({"status": "UP"})),
+        (status = 503, description = "Not ready: the database does not answer, or lacks migrations this build has",
+         body = shared::openapi::Readiness,
+         example = json!({"status": "DOWN", "problems": ["the database does not answer"]})),
+    )
+)]
 pub async fn ready(storage: web::Data<Storage>) -> HttpResponse {
     let problem = match storage.pending_migrations().await {
         Ok(0) => return HttpResponse::Ok().json(json!({"status": "UP"})),

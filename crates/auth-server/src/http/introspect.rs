@@ -3,14 +3,33 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use shared::params::Params;
-use shared::{ApiError, CheckTokenResponse, ErrorCode, IntrospectionResponse};
+use shared::{ApiError, CheckTokenResponse, ErrorBody, ErrorCode, IntrospectionResponse};
+use utoipa::ToSchema;
 
 use super::body::{read_form, refuse_parameters_in_query};
 use super::{no_store_json, RequestSettings};
 use crate::accounts::PresentedClient;
 use crate::introspection::{ActiveToken, Inspection, Introspection, Lookup, TokenKind};
 
-const PARAMS: &[&str] = &["token", "token_type_hint", "client_id", "client_secret"];
+/// Every parameter the introspection and revocation endpoints read.
+pub const PARAMS: &[&str] = &["token", "token_type_hint", "client_id", "client_secret"];
+
+/// The form of introspection and revocation requests (the description's; the handlers read
+/// [`PARAMS`]). The client authenticates with HTTP Basic or the `client_id` and `client_secret`
+/// fields; unknown fields are ignored, repeated ones and any of these in the query string refused.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TokenForm {
+    token: String,
+    /// `access_token` or `refresh_token`: where to look first. Any other value is ignored
+    /// (RFC 7009 §2.2.1 lets the server search everywhere).
+    #[schema(nullable = false, examples("access_token", "refresh_token"))]
+    token_type_hint: Option<String>,
+    #[schema(nullable = false)]
+    client_id: Option<String>,
+    #[schema(nullable = false)]
+    client_secret: Option<String>,
+}
 
 /// Reads the request and asks: `lookup`, or as the `token_type_hint` says.
 async fn inspect(
@@ -34,6 +53,28 @@ async fn inspect(
 }
 
 /// Spring's `CheckTokenEndpoint`: access tokens only; unknown and expired tokens are 400 errors.
+#[utoipa::path(
+    post,
+    path = "/oauth/check_token",
+    tag = "introspection",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded",
+                 description = "`token_type_hint` is read but changes nothing: access tokens only"),
+    security(("client_basic" = []), ()),
+    responses(
+        (status = 200, description = "An active access token, as Spring answered",
+         body = CheckTokenResponse),
+        (status = 400, description = "invalid_token: \"Token was not recognised\" (unknown, \
+         revoked) or \"Token has expired\"; invalid_request: no token, a repeated parameter, \
+         parameters in the query string", body = ErrorBody),
+        (status = 401, description = "invalid_client", body = ErrorBody,
+         headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "access_denied: the client may not introspect \
+         (`introspection.authorities`, `introspection.clients`)", body = ErrorBody),
+        (status = 413, response = shared::openapi::BodyTooLarge),
+        (status = 415, response = shared::openapi::NotAForm),
+        (status = 503, response = shared::openapi::Unavailable),
+    )
+)]
 pub async fn check_token(
     request: HttpRequest,
     payload: web::Payload,
@@ -64,6 +105,26 @@ pub async fn check_token(
 }
 
 /// RFC 7662 §2: an inactive token is `{"active":false}` and nothing else.
+#[utoipa::path(
+    post,
+    path = "/oauth2/introspect",
+    tag = "introspection",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    security(("client_basic" = []), ()),
+    responses(
+        (status = 200, description = "What the token stands for; exactly `{\"active\":false}` \
+         for an unknown, expired or revoked one", body = IntrospectionResponse),
+        (status = 400, description = "invalid_request: no token, a repeated parameter, \
+         parameters in the query string", body = ErrorBody),
+        (status = 401, description = "invalid_client", body = ErrorBody,
+         headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "access_denied: the client may not introspect",
+         body = ErrorBody),
+        (status = 413, response = shared::openapi::BodyTooLarge),
+        (status = 415, response = shared::openapi::NotAForm),
+        (status = 503, response = shared::openapi::Unavailable),
+    )
+)]
 pub async fn introspect(
     request: HttpRequest,
     payload: web::Payload,

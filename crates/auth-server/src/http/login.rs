@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use shared::params::{parse_pairs, Params};
 use shared::{ApiError, ErrorCode};
+use utoipa::ToSchema;
 
 use super::body::read_form;
 use super::client_address::client_address;
@@ -49,6 +50,26 @@ fn after_sign_in(web_session: &WebSession, fresh: bool) -> HttpResponse {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/login",
+    tag = "sign-in pages",
+    params(
+        ("error" = Option<String>, Query, nullable = false,
+         description = "Shows why the last attempt failed (`disabled`: the account is)"),
+        ("logout" = Option<String>, Query, nullable = false,
+         description = "Shows that the user signed out"),
+    ),
+    security((), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The login form (or, signed in, a page to sign out)",
+         body = String, content_type = "text/html"),
+        (status = 303, description = "Signed in, with an authorization request waiting: back to \
+         it", headers(("Location" = String))),
+        (status = 503, description = "An error page: the database did not answer",
+         body = String, content_type = "text/html"),
+    )
+)]
 pub async fn form(
     request: HttpRequest,
     session: Session,
@@ -108,6 +129,44 @@ pub async fn form(
     )
 }
 
+/// The login form's fields (the handler reads them as parameters).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SignInForm {
+    #[schema(examples("admin"))]
+    username: String,
+    password: String,
+    /// The session's CSRF token, from the login page.
+    #[schema(rename = "_csrf")]
+    csrf: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/login",
+    tag = "sign-in pages",
+    request_body(content = SignInForm, content_type = "application/x-www-form-urlencoded"),
+    security((), ("session_cookie" = [])),
+    responses(
+        (status = 303, description = "Signed in: on to the authorization request that sent the \
+         browser here (or `/login`); a wrong password or a disabled account: \
+         `/login?error`", headers(("Location" = String))),
+        (status = 400, description = "An error page: a repeated or malformed field",
+         body = String, content_type = "text/html"),
+        (status = 403, description = "An error page: a wrong CSRF token", body = String,
+         content_type = "text/html"),
+        (status = 413, description = "An error page: the body is too large", body = String,
+         content_type = "text/html"),
+        (status = 415, description = "An error page: not a form", body = String,
+         content_type = "text/html"),
+        (status = 429, description = "The login page again: too many failed passwords for \
+         this account or from this address (`brute_force.*`)", body = String,
+         content_type = "text/html",
+         headers(("Retry-After" = u64, description = "Seconds until the lockout ends"))),
+        (status = 503, description = "An error page: the database did not answer, or too many \
+         password checks at once", body = String, content_type = "text/html"),
+    )
+)]
 pub async fn sign_in(
     request: HttpRequest,
     payload: web::Payload,
@@ -153,6 +212,34 @@ pub async fn sign_in(
     }
 }
 
+/// The sign-out form.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SignOutForm {
+    /// The session's CSRF token.
+    #[schema(rename = "_csrf")]
+    csrf: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/logout",
+    tag = "sign-in pages",
+    request_body(content = SignOutForm, content_type = "application/x-www-form-urlencoded"),
+    security((), ("session_cookie" = [])),
+    responses(
+        (status = 303, description = "Signed out: to `/login?logout`",
+         headers(("Location" = String))),
+        (status = 400, description = "An error page: a repeated or malformed field",
+         body = String, content_type = "text/html"),
+        (status = 403, description = "An error page: a wrong CSRF token", body = String,
+         content_type = "text/html"),
+        (status = 413, description = "An error page: the body is too large", body = String,
+         content_type = "text/html"),
+        (status = 415, description = "An error page: not a form", body = String,
+         content_type = "text/html"),
+    )
+)]
 pub async fn sign_out(
     request: HttpRequest,
     payload: web::Payload,

@@ -9,6 +9,7 @@ mod health;
 mod introspect;
 mod keys;
 mod login;
+pub mod openapi;
 mod openid;
 mod pages;
 mod revoke;
@@ -18,7 +19,9 @@ mod token;
 use actix_web::cookie::Key;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
+pub use introspect::PARAMS as TOKEN_FORM_PARAMS;
 use serde::Serialize;
+use shared::routes::{get, post, Mounted, Router};
 use shared::wire::JSON_UTF8;
 use shared::ApiError;
 
@@ -34,136 +37,106 @@ pub struct RequestSettings {
     pub session_max_age: i64,
 }
 
-/// The browser-facing pages, each behind the cookie session.
-pub fn pages(cfg: &mut web::ServiceConfig, key: &Key, secure_cookies: bool) {
-    let sessions = || session::middleware(key.clone(), secure_cookies);
-    cfg.service(
-        web::resource("/oauth/authorize")
-            .wrap(sessions())
-            .route(web::get().to(authorize::authorize))
-            .route(web::post().to(authorize::decide))
-            .default_service(web::to(fallback::only_get_post)),
-    )
-    .service(
-        web::resource("/oauth/confirm_access")
-            .wrap(sessions())
-            .route(web::get().to(authorize::confirm_access))
-            .default_service(web::to(fallback::only_get)),
-    )
-    .service(
-        web::resource("/login")
-            .wrap(sessions())
-            .route(web::get().to(login::form))
-            .route(web::post().to(login::sign_in))
-            .default_service(web::to(fallback::only_get_post)),
-    )
-    .service(
-        web::resource("/logout")
-            .wrap(sessions())
-            .route(web::post().to(login::sign_out))
-            .default_service(web::to(fallback::only_post)),
-    )
-    .service(
-        web::resource(crate::discovery::END_SESSION_PATH)
-            .wrap(sessions())
-            .route(web::get().to(openid::end_session))
-            .route(web::post().to(openid::end_session_form))
-            .default_service(web::to(fallback::only_get_post)),
-    )
-    .route("/assets/oauth.css", web::get().to(pages::stylesheet))
-    .route(
-        "/assets/form-post.js",
-        web::get().to(pages::form_post_script),
-    );
+/// What the routes depend on besides the app's data.
+pub struct Mounting<'a> {
+    /// The key of the pages' session cookies.
+    pub session_key: &'a Key,
+    pub secure_cookies: bool,
+    /// The metadata's location under an issuer with a path (`/.well-known/…/tenant`), if any.
+    pub issuer_path: Option<&'a str>,
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    // One resource per path: a resource with a list of paths is matched by a regex set, which
-    // took 2% of every request routed past it.
+/// Every route of the server; returns what was mounted.
+pub fn mount(cfg: &mut web::ServiceConfig, mounting: &Mounting) -> Vec<Mounted> {
+    let mut router = Router::new(cfg);
+    routes(&mut router);
+    discovery(&mut router, mounting.issuer_path);
+    pages(&mut router, mounting.session_key, mounting.secure_cookies);
+    router.mounted()
+}
+
+/// What [`mount`] mounts, for the OpenAPI description's test (the session key changes no path).
+pub fn route_table(issuer_path: Option<&str>) -> Vec<Mounted> {
+    let mut table = Vec::new();
+    let mounting = Mounting {
+        session_key: &Key::generate(),
+        secure_cookies: false,
+        issuer_path,
+    };
+    let _app = actix_web::App::new().configure(|cfg| table = mount(cfg, &mounting));
+    table
+}
+
+/// The browser-facing pages, each behind the cookie session.
+fn pages(router: &mut Router, key: &Key, secure_cookies: bool) {
+    let sessions = |resource: actix_web::Resource| {
+        resource.wrap(session::middleware(key.clone(), secure_cookies))
+    };
+    router
+        .mount_with(
+            "/oauth/authorize",
+            [get(authorize::authorize), post(authorize::decide)],
+            sessions,
+        )
+        .mount_with(
+            "/oauth/confirm_access",
+            [get(authorize::confirm_access)],
+            sessions,
+        )
+        .mount_with("/login", [get(login::form), post(login::sign_in)], sessions)
+        .mount_with("/logout", [post(login::sign_out)], sessions)
+        .mount_with(
+            crate::discovery::END_SESSION_PATH,
+            [get(openid::end_session), post(openid::end_session_form)],
+            sessions,
+        )
+        .mount("/assets/oauth.css", [get(pages::stylesheet)])
+        .mount("/assets/form-post.js", [get(pages::form_post_script)]);
+}
+
+fn routes(router: &mut Router) {
     for path in ["/oauth/token", "/oauth2/token"] {
-        cfg.service(
-            web::resource(path)
-                .route(web::post().to(token::token))
-                .default_service(web::to(fallback::only_post)),
-        );
+        router.mount(path, [post(token::token)]);
     }
     for path in ["/oauth2/revoke", "/oauth/revoke"] {
-        cfg.service(
-            web::resource(path)
-                .route(web::post().to(revoke::revoke))
-                .default_service(web::to(fallback::only_post)),
-        );
+        router.mount(path, [post(revoke::revoke)]);
     }
-    cfg.service(
-        web::resource("/oauth/check_token")
-            .route(web::post().to(introspect::check_token))
-            .default_service(web::to(fallback::only_post)),
-    )
-    .service(
-        web::resource("/oauth2/introspect")
-            .route(web::post().to(introspect::introspect))
-            .default_service(web::to(fallback::only_post)),
-    )
-    .service(
-        web::resource("/oauth2/jwks")
-            .route(web::get().to(keys::jwks))
-            .default_service(web::to(fallback::only_get)),
-    )
-    .service(
-        web::resource("/oauth/token_key")
-            .route(web::get().to(keys::token_key))
-            .default_service(web::to(fallback::only_get)),
-    )
-    .service(
-        web::resource(crate::discovery::USERINFO_PATH)
-            .route(web::get().to(openid::userinfo))
-            .route(web::post().to(openid::userinfo))
-            .default_service(web::to(fallback::only_get_post)),
-    )
-    .configure(shared::protected::routes)
-    .service(
-        web::resource("/health")
-            .route(web::get().to(health::health))
-            .default_service(web::to(fallback::only_get)),
-    )
-    .service(
-        web::resource("/health/live")
-            .route(web::get().to(health::live))
-            .default_service(web::to(fallback::only_get)),
-    )
-    .service(
-        web::resource("/health/ready")
-            .route(web::get().to(health::ready))
-            .default_service(web::to(fallback::only_get)),
-    );
+    router
+        .mount("/oauth/check_token", [post(introspect::check_token)])
+        .mount("/oauth2/introspect", [post(introspect::introspect)])
+        .mount("/oauth2/jwks", [get(keys::jwks)])
+        .mount("/oauth/token_key", [get(keys::token_key)])
+        .mount(
+            crate::discovery::USERINFO_PATH,
+            [get(openid::userinfo), post(openid::userinfo)],
+        );
+    shared::protected::routes(router);
+    router
+        .mount("/health", [get(health::health)])
+        .mount("/health/live", [get(health::live)])
+        .mount("/health/ready", [get(health::ready)])
+        .mount("/openapi.json", [get(shared::openapi::serve)]);
 }
 
-/// `/metrics` on the server's own port, when `metrics.on_main_port` asks for it.
+/// `/metrics` on the server's own port, when `metrics.on_main_port` asks for it. Not in the
+/// OpenAPI description, which describes the API, not the scraper's endpoint.
 pub fn metrics(cfg: &mut web::ServiceConfig, on_main_port: bool) {
     if on_main_port {
-        cfg.service(
-            web::resource("/metrics")
-                .route(web::get().to(shared::metrics::metrics))
-                .default_service(web::to(fallback::only_get)),
-        );
+        Router::new(cfg).mount("/metrics", [get(shared::metrics::metrics)]);
     }
 }
 
 /// The metadata document at its RFC 8414 location, at the same location under the issuer's path
 /// when it has one (`issuer_path`: `/.well-known/oauth-authorization-server/tenant`), and at the
 /// OpenID Connect location.
-pub fn discovery(cfg: &mut web::ServiceConfig, issuer_path: Option<&str>) {
+fn discovery(router: &mut Router, issuer_path: Option<&str>) {
     let paths = [
         Some(crate::discovery::WELL_KNOWN),
         issuer_path,
         Some(crate::discovery::OPENID_WELL_KNOWN),
     ];
     for path in paths.into_iter().flatten() {
-        cfg.service(
-            web::resource(path)
-                .route(web::get().to(discovery::metadata))
-                .default_service(web::to(fallback::only_get)),
-        );
+        router.mount(path, [get(discovery::metadata)]);
     }
 }
 

@@ -7,7 +7,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use shared::guard::bearer_token;
 use shared::params::Params;
-use shared::{ApiError, ErrorCode};
+use shared::{ApiError, ErrorBody, ErrorCode};
+use utoipa::{IntoParams, ToSchema};
 
 use super::body::read_form;
 use super::no_store_json;
@@ -18,8 +19,60 @@ use crate::discovery::END_SESSION_PATH;
 use crate::openid::end_session::{EndSessionRequest, Outcome, END_SESSION_PARAMS};
 use crate::openid::OpenIdConnect;
 
+/// The claims of §5.3.2 (the description's: the handler answers a map of them): `sub`, and those
+/// the token's scopes release that have a value.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UserInfo {
+    /// The username.
+    sub: String,
+    #[schema(nullable = false)]
+    name: Option<String>,
+    #[schema(nullable = false)]
+    given_name: Option<String>,
+    #[schema(nullable = false)]
+    family_name: Option<String>,
+    #[schema(nullable = false)]
+    nickname: Option<String>,
+    #[schema(nullable = false)]
+    preferred_username: Option<String>,
+    #[schema(nullable = false)]
+    picture: Option<String>,
+    #[schema(nullable = false)]
+    website: Option<String>,
+    #[schema(nullable = false)]
+    locale: Option<String>,
+    #[schema(nullable = false)]
+    zoneinfo: Option<String>,
+    /// Unix seconds (scope `profile`).
+    #[schema(nullable = false)]
+    updated_at: Option<i64>,
+    #[schema(nullable = false)]
+    email: Option<String>,
+    #[schema(nullable = false)]
+    email_verified: Option<bool>,
+}
+
 /// §5.3.1: the access token as a Bearer token (RFC 6750 §2.1, or §2.3's query parameter), and
 /// §5.3.3's RFC 6750 answers when it is missing, invalid, or has no `openid`.
+#[utoipa::path(
+    get,
+    path = "/userinfo",
+    tag = "OpenID Connect",
+    security(("bearer" = []), ("access_token_query" = [])),
+    responses(
+        (status = 200, description = "The user's claims; not cached", body = UserInfo,
+         headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, description = "invalid_request: the token sent both in the header and \
+         the query, or a malformed query", body = ErrorBody),
+        (status = 401, description = "unauthorized (no token) or invalid_token (unknown, \
+         expired, revoked, or its user removed or disabled)", body = ErrorBody,
+         headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "insufficient_scope: a client's own token, or one without \
+         `openid`", body = ErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 503, response = shared::openapi::Unavailable),
+    )
+)]
 pub async fn userinfo(
     request: HttpRequest,
     openid: web::Data<OpenIdConnect>,
@@ -49,7 +102,77 @@ fn end_session_request(params: &Params) -> EndSessionRequest {
     }
 }
 
+/// RP-Initiated Logout 1.0 §2's parameters (the description's: the handler reads
+/// [`END_SESSION_PARAMS`]).
+#[derive(ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct EndSessionParams {
+    /// An ID token this server issued (it may have expired).
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    id_token_hint: Option<String>,
+    /// One of the client's registered `post_logout_redirect_uris`, exactly.
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    post_logout_redirect_uri: Option<String>,
+    /// Given back to the `post_logout_redirect_uri`.
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    state: Option<String>,
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    client_id: Option<String>,
+    /// Read and ignored.
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    ui_locales: Option<String>,
+    /// Read and ignored.
+    #[schema(nullable = false)]
+    #[param(nullable = false)]
+    logout_hint: Option<String>,
+}
+
+/// The confirmation page's form: the same parameters and the session's CSRF token. A form without
+/// `_csrf` (a relying party's, from its own site) is sent on to the GET.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EndSessionForm {
+    #[schema(nullable = false)]
+    id_token_hint: Option<String>,
+    #[schema(nullable = false)]
+    post_logout_redirect_uri: Option<String>,
+    #[schema(nullable = false)]
+    state: Option<String>,
+    #[schema(nullable = false)]
+    client_id: Option<String>,
+    #[schema(nullable = false)]
+    ui_locales: Option<String>,
+    #[schema(nullable = false)]
+    logout_hint: Option<String>,
+    #[schema(rename = "_csrf", nullable = false)]
+    csrf: Option<String>,
+}
+
 /// `GET /connect/logout`: the relying party sent the browser here.
+#[utoipa::path(
+    get,
+    path = "/connect/logout",
+    tag = "OpenID Connect",
+    params(EndSessionParams),
+    security((), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "A page asking the user to confirm (no valid \
+         `id_token_hint`)", body = String, content_type = "text/html"),
+        (status = 303, description = "Signed out: to the `post_logout_redirect_uri` (with \
+         `state`), or to `/login?logout`", headers(("Location" = String))),
+        (status = 400, description = "An error page: a `post_logout_redirect_uri` that is not \
+         registered, an `id_token_hint` this server did not issue, a repeated or malformed \
+         parameter", body = String, content_type = "text/html"),
+        (status = 503, description = "An error page: the database did not answer",
+         body = String, content_type = "text/html"),
+    )
+)]
 pub async fn end_session(
     request: HttpRequest,
     session: Session,
@@ -64,6 +187,29 @@ pub async fn end_session(
 
 /// `POST /connect/logout`: the same from a relying party's form, or the user's answer on the
 /// confirmation page (which carries the session's CSRF token).
+#[utoipa::path(
+    post,
+    path = "/connect/logout",
+    tag = "OpenID Connect",
+    request_body(content = Option<EndSessionForm>, content_type = "application/x-www-form-urlencoded",
+                 description = "Optional: a relying party may post no body at all"),
+    security((), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The confirmation page", body = String,
+         content_type = "text/html"),
+        (status = 303, description = "Without `_csrf`: on to `GET /connect/logout` with the \
+         same parameters; with it: signed out, as the GET", headers(("Location" = String))),
+        (status = 400, description = "An error page", body = String, content_type = "text/html"),
+        (status = 403, description = "An error page: a wrong CSRF token", body = String,
+         content_type = "text/html"),
+        (status = 413, description = "An error page: the body is too large", body = String,
+         content_type = "text/html"),
+        (status = 415, description = "An error page: not a form", body = String,
+         content_type = "text/html"),
+        (status = 503, description = "An error page: the database did not answer",
+         body = String, content_type = "text/html"),
+    )
+)]
 pub async fn end_session_form(
     request: HttpRequest,
     payload: web::Payload,

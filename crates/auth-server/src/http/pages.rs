@@ -92,6 +92,13 @@ pub fn error_page(error: &ApiError) -> HttpResponse {
 }
 
 /// The stylesheet of every page, from the binary.
+#[utoipa::path(
+    get,
+    path = "/assets/oauth.css",
+    tag = "sign-in pages",
+    responses((status = 200, description = "The pages' stylesheet", body = String,
+               content_type = "text/css")),
+)]
 pub async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
@@ -101,6 +108,13 @@ pub async fn stylesheet() -> HttpResponse {
 }
 
 /// The form-post page's script, from the binary.
+#[utoipa::path(
+    get,
+    path = "/assets/form-post.js",
+    tag = "sign-in pages",
+    responses((status = 200, description = "The script that submits a `form_post` page",
+               body = String, content_type = "text/javascript")),
+)]
 pub async fn form_post_script() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))

@@ -3,17 +3,35 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use shared::params::Params;
-use shared::ApiError;
+use shared::{ApiError, ErrorBody};
 
 use super::body::{read_form, refuse_parameters_in_query};
+use super::introspect::{TokenForm, PARAMS};
 use super::RequestSettings;
 use crate::accounts::PresentedClient;
 use crate::revocation::{Hint, Revocation};
 
-const PARAMS: &[&str] = &["token", "token_type_hint", "client_id", "client_secret"];
-
 /// §2.2: 200 with an empty body whether or not there was anything to revoke; errors are those of
 /// the token endpoint (`invalid_client`, `invalid_request`), and 503 when nothing could be stored.
+#[utoipa::path(
+    post,
+    path = "/oauth2/revoke",
+    tag = "revocation",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    security(("client_basic" = []), ()),
+    responses(
+        (status = 200, description = "Revoked, or nothing of the client's to revoke: the \
+         caller learns nothing about other tokens. Empty body.",
+         headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, description = "invalid_request: no token, a repeated parameter, \
+         parameters in the query string, two client authentication methods", body = ErrorBody),
+        (status = 401, description = "invalid_client", body = ErrorBody,
+         headers(("WWW-Authenticate" = String))),
+        (status = 413, response = shared::openapi::BodyTooLarge),
+        (status = 415, response = shared::openapi::NotAForm),
+        (status = 503, response = shared::openapi::Unavailable),
+    )
+)]
 pub async fn revoke(
     request: HttpRequest,
     payload: web::Payload,

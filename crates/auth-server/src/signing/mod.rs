@@ -131,9 +131,10 @@ fn encode(
 }
 
 /// What `/oauth/token_key` answers, in legacy Spring's shape.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TokenKey {
     /// Java's name for the algorithm (`SHA256withRSA`).
+    #[schema(examples("SHA256withRSA", "SHA256withECDSA", "Ed25519", "HMACSHA256"))]
     pub alg: &'static str,
     /// The public key as PEM, or the shared secret.
     pub value: String,

@@ -10,6 +10,7 @@ mod discovery;
 mod introspection;
 mod jwt;
 mod logging;
+mod openapi;
 mod openid;
 mod operations;
 mod pages;

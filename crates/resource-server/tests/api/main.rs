@@ -9,6 +9,7 @@ mod discovery;
 mod failures;
 mod jwt;
 mod jwt_with_auth_server;
+mod openapi;
 mod operations;
 mod protocols;
 mod revocation_with_auth_server;
