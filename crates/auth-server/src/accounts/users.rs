@@ -10,7 +10,7 @@ use moka::sync::Cache;
 use shared::{ApiError, ErrorCode};
 
 use super::passwords::{Busy, Passwords};
-use crate::domain::sign_in_throttle::SignInThrottle;
+use crate::domain::sign_in_throttle::{Refused, SignInThrottle};
 use crate::domain::user::{SignedIn, User};
 use crate::stores::UserStore;
 
@@ -74,26 +74,28 @@ impl<S: UserStore> UserAuthenticator<S> {
     }
 
     /// The user, if the password is right and the account usable, unless this account or the
-    /// address `from` has failed too often lately: then 429, before any bcrypt work.
+    /// address `from` has failed too often lately: then 429, before any bcrypt work. When the
+    /// failures cannot be counted (a shared limit store down or slow), 503 before any bcrypt work,
+    /// and 503 again instead of any verdict that was not counted (docs/security.md, item 35).
     pub async fn sign_in(&self, credentials: Credentials<'_>) -> Result<User, ApiError> {
         let Credentials {
             from,
             username,
             password,
         } = credentials;
-        let attempt = self.throttle.begin(username, from).map_err(locked)?;
+        let attempt = self.throttle.begin(username, from).await.map_err(refused)?;
         match self.check_password(username, password).await {
-            Ok(user) => attempt.succeeded().map(|()| user).map_err(locked),
+            Ok(user) => attempt.succeeded().await.map(|()| user).map_err(refused),
             Err(error) if error.code() == ErrorCode::BadCredentials => {
-                attempt.failed().map_err(locked)?;
+                attempt.failed().await.map_err(refused)?;
                 Err(error)
             }
             // The right password for a disabled account: in a burst past the limit, answered like
             // every other attempt there.
-            Err(error) if error.code() == ErrorCode::UserDisabled => match attempt.locked() {
-                Some(wait) => Err(locked(wait)),
-                None => Err(error),
-            },
+            Err(error) if error.code() == ErrorCode::UserDisabled => {
+                attempt.still_allowed().await.map_err(refused)?;
+                Err(error)
+            }
             // Not a verdict on the password (database down, bcrypt busy).
             Err(error) => Err(error),
         }
@@ -127,8 +129,16 @@ impl<S: UserStore> UserAuthenticator<S> {
     }
 }
 
-/// 429 with how long to wait, in whole seconds rounded up.
-fn locked(wait: Duration) -> ApiError {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    ApiError::new(ErrorCode::TooManyFailedSignIns).with_retry_after(seconds)
+/// 429 with how long to wait, in whole seconds rounded up; or 503 when the failures could not be
+/// counted.
+fn refused(refused: Refused) -> ApiError {
+    match refused {
+        Refused::Locked(wait) => {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            ApiError::new(ErrorCode::TooManyFailedSignIns).with_retry_after(seconds)
+        }
+        Refused::Unavailable(error) => {
+            ApiError::new(ErrorCode::SignInLimitsUnavailable).with_cause(error)
+        }
+    }
 }
