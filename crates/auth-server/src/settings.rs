@@ -58,6 +58,84 @@ pub struct BruteForceSettings {
     /// Take the client address from the last `X-Forwarded-For` entry (the one the load balancer
     /// in front of this server appended) instead of the connection's peer.
     pub trust_forwarded_for: bool,
+    /// Where failures are counted: in this process, or in Redis, shared by every replica.
+    pub store: CounterStore,
+    /// The Redis of `store = "redis"`; may hold a password, so it never prints one.
+    pub redis_url: RedisUrl,
+    /// Put before every key this server writes in Redis, so deployments can share one Redis.
+    pub key_prefix: String,
+    /// How long one Redis operation (connecting included) may take before the sign-in answers
+    /// 503.
+    pub redis_timeout_ms: u64,
+}
+
+/// `brute_force.store`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CounterStore {
+    /// Per process: N replicas give N times the allowance.
+    Memory,
+    /// Shared by every replica through one Redis.
+    Redis,
+}
+
+/// `brute_force.redis_url`: `redis://[user:password@]host[:port][/db]` or `redis+unix:///path`;
+/// empty when not set.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(from = "String")]
+pub struct RedisUrl(String);
+
+impl RedisUrl {
+    pub fn new(url: &str) -> Self {
+        Self(url.to_owned())
+    }
+
+    /// The URL itself, password included: for the Redis client only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether the client can use it. `rediss://` (TLS) is refused rather than silently sent in
+    /// clear: this build has no TLS for Redis.
+    fn is_usable(&self) -> bool {
+        url::Url::parse(&self.0).is_ok_and(|url| match url.scheme() {
+            "redis" => url.host().is_some(),
+            "redis+unix" | "unix" => !url.path().is_empty(),
+            _ => false,
+        })
+    }
+}
+
+impl From<String> for RedisUrl {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
+/// Never prints a password: `redis://:***@host:6379`.
+impl std::fmt::Display for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match url::Url::parse(&self.0) {
+            Ok(mut parsed) => {
+                if parsed.password().is_some() {
+                    let _ = parsed.set_password(Some("***"));
+                }
+                write!(f, "{parsed}")
+            }
+            Err(_) if self.0.is_empty() => f.write_str("(none)"),
+            Err(_) => f.write_str("(unparsable URL)"),
+        }
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 impl BruteForceSettings {
@@ -304,6 +382,35 @@ impl Settings {
             "brute_force.capacity",
             "must be at least 1",
         )?;
+        if self.brute_force.store == CounterStore::Redis {
+            check(
+                !self.brute_force.redis_url.is_empty(),
+                "brute_force.redis_url",
+                "must be set when brute_force.store is redis",
+            )?;
+            check(
+                self.brute_force.redis_url.is_usable(),
+                "brute_force.redis_url",
+                "must be a redis://host[:port][/db] or redis+unix:///path URL (rediss:// is not \
+                 supported)",
+            )?;
+        }
+        check(
+            !self.brute_force.key_prefix.is_empty()
+                && self.brute_force.key_prefix.len() <= 100
+                && self
+                    .brute_force
+                    .key_prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic()),
+            "brute_force.key_prefix",
+            "must be 1 to 100 printable ASCII characters without spaces",
+        )?;
+        check(
+            (1..=60_000).contains(&self.brute_force.redis_timeout_ms),
+            "brute_force.redis_timeout_ms",
+            "must be between 1 and 60000",
+        )?;
         check(
             (1..=10_000).contains(&self.purge.batch_size),
             "purge.batch_size",
@@ -329,6 +436,35 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_redis_store_needs_a_usable_url_and_never_prints_its_password() {
+        let with = |url: &str| {
+            let mut settings = Settings::defaults();
+            settings.brute_force.store = CounterStore::Redis;
+            settings.brute_force.redis_url = RedisUrl::new(url);
+            settings.validate()
+        };
+        for good in [
+            "redis://127.0.0.1:6379",
+            "redis://:secret@redis.internal/2",
+            "redis+unix:///run/redis.sock",
+        ] {
+            assert!(with(good).is_ok(), "{good}");
+        }
+        for bad in ["", "127.0.0.1:6379", "rediss://redis.internal", "http://x"] {
+            let refused = with(bad).unwrap_err();
+            assert!(
+                refused.contains("brute_force.redis_url"),
+                "{bad}: {refused}"
+            );
+        }
+        let url = RedisUrl::new("redis://user:secret@redis.internal:6380/1");
+        assert_eq!(url.to_string(), "redis://user:***@redis.internal:6380/1");
+        assert!(!format!("{url:?}").contains("secret"));
+        // The memory store ignores the URL.
+        assert!(Settings::defaults().validate().is_ok());
+    }
 
     #[test]
     fn the_issuer_is_checked_at_start() {
