@@ -13,6 +13,7 @@ use crate::db::DatabaseUrl;
 use crate::domain::sign_in_throttle::SignInLimits;
 use crate::issuing::TokenPolicy;
 use crate::signing::{JwtSettings, SigningAlgorithm};
+use crate::stores::redis_counters::{RedisCountersSettings, RedisUrl};
 use crate::workers::Priority;
 
 pub const DEFAULTS_TOML: &str = include_str!("../../../config/auth-server.toml");
@@ -79,65 +80,6 @@ pub enum CounterStore {
     Redis,
 }
 
-/// `brute_force.redis_url`: `redis://[user:password@]host[:port][/db]` or `redis+unix:///path`;
-/// empty when not set.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(from = "String")]
-pub struct RedisUrl(String);
-
-impl RedisUrl {
-    pub fn new(url: &str) -> Self {
-        Self(url.to_owned())
-    }
-
-    /// The URL itself, password included: for the Redis client only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Whether the client can use it. `rediss://` (TLS) is refused rather than silently sent in
-    /// clear: this build has no TLS for Redis.
-    fn is_usable(&self) -> bool {
-        url::Url::parse(&self.0).is_ok_and(|url| match url.scheme() {
-            "redis" => url.host().is_some(),
-            "redis+unix" | "unix" => !url.path().is_empty(),
-            _ => false,
-        })
-    }
-}
-
-impl From<String> for RedisUrl {
-    fn from(url: String) -> Self {
-        Self(url)
-    }
-}
-
-/// Never prints a password: `redis://:***@host:6379`.
-impl std::fmt::Display for RedisUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match url::Url::parse(&self.0) {
-            Ok(mut parsed) => {
-                if parsed.password().is_some() {
-                    let _ = parsed.set_password(Some("***"));
-                }
-                write!(f, "{parsed}")
-            }
-            Err(_) if self.0.is_empty() => f.write_str("(none)"),
-            Err(_) => f.write_str("(unparsable URL)"),
-        }
-    }
-}
-
-impl std::fmt::Debug for RedisUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(self, f)
-    }
-}
-
 impl BruteForceSettings {
     pub fn limits(&self) -> SignInLimits {
         SignInLimits {
@@ -146,6 +88,16 @@ impl BruteForceSettings {
             window: std::time::Duration::from_secs(self.window_seconds),
             lockout: std::time::Duration::from_secs(self.lockout_seconds),
             capacity: self.capacity,
+        }
+    }
+
+    /// What the Redis counters of `store = "redis"` need.
+    pub fn redis(&self) -> RedisCountersSettings {
+        RedisCountersSettings {
+            url: self.redis_url.clone(),
+            key_prefix: self.key_prefix.clone(),
+            timeout: std::time::Duration::from_millis(self.redis_timeout_ms),
+            limits: self.limits(),
         }
     }
 }
@@ -452,7 +404,13 @@ mod tests {
         ] {
             assert!(with(good).is_ok(), "{good}");
         }
-        for bad in ["", "127.0.0.1:6379", "rediss://redis.internal", "http://x"] {
+        for bad in [
+            "",
+            "127.0.0.1:6379",
+            "rediss://redis.internal",
+            "http://x",
+            "redis://host/not-a-db",
+        ] {
             let refused = with(bad).unwrap_err();
             assert!(
                 refused.contains("brute_force.redis_url"),

@@ -111,7 +111,7 @@ async fn sign_in_throttle(settings: &Settings) -> Result<SignInThrottle, Startup
     match brute_force.store {
         CounterStore::Memory => Ok(SignInThrottle::new(&brute_force.limits())),
         CounterStore::Redis => {
-            let counters = RedisCounters::new(brute_force)?;
+            let counters = RedisCounters::new(brute_force.redis())?;
             // A Redis that does not answer was logged as a warning by `ping`.
             if counters.ping().await.is_ok() {
                 log::info!(

@@ -6,7 +6,8 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use auth_server::settings::{CounterStore, RedisUrl, Settings};
+use auth_server::settings::{CounterStore, Settings};
+use auth_server::stores::redis_counters::RedisUrl;
 
 /// Where a test's counters go: a Redis and a key prefix no other test uses.
 #[derive(Debug, Clone)]

@@ -12,6 +12,7 @@
 //! the first operation, not at start, so the server starts without Redis, and is made again after
 //! a failure, so it recovers without a restart. Going down and coming back are logged once each.
 
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -21,7 +22,6 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use crate::domain::sign_in_throttle::{
     AttemptKeys, Counted, CountersUnavailable, FailureCounters, SignInLimits, Wait,
 };
-use crate::settings::{BruteForceSettings, RedisUrl};
 
 /// The rules, as Redis runs them.
 const RULES: &str = include_str!("redis_counters.lua");
@@ -30,6 +30,77 @@ const RULES: &str = include_str!("redis_counters.lua");
 /// reconnects by itself after a dropped connection; a new one also covers what it does not retry
 /// (a connection refused while it was being set up, e.g. while Redis loads its data).
 const RENEW_AFTER: Duration = Duration::from_secs(1);
+
+/// `brute_force.redis_url`: `redis://[user:password@]host[:port][/db]` or `redis+unix:///path`;
+/// empty when not set.
+#[derive(Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(from = "String")]
+pub struct RedisUrl(String);
+
+impl RedisUrl {
+    pub fn new(url: &str) -> Self {
+        Self(url.to_owned())
+    }
+
+    /// The URL itself, password included: for the Redis client only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether the client can use it (it reads it without connecting). `rediss://` (TLS) is
+    /// refused rather than silently sent in clear: this build has no TLS for Redis.
+    pub fn is_usable(&self) -> bool {
+        let scheme_ok = url::Url::parse(&self.0).is_ok_and(|url| match url.scheme() {
+            "redis" => url.host().is_some(),
+            "redis+unix" | "unix" => !url.path().is_empty(),
+            _ => false,
+        });
+        scheme_ok && redis::Client::open(self.0.as_str()).is_ok()
+    }
+}
+
+impl From<String> for RedisUrl {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
+/// Never prints a password: `redis://:***@host:6379`.
+impl fmt::Display for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match url::Url::parse(&self.0) {
+            Ok(mut parsed) => {
+                if parsed.password().is_some() {
+                    let _ = parsed.set_password(Some("***"));
+                }
+                write!(f, "{parsed}")
+            }
+            Err(_) if self.0.is_empty() => f.write_str("(none)"),
+            Err(_) => f.write_str("(unparsable URL)"),
+        }
+    }
+}
+
+impl fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// What the counters need from `brute_force.*`.
+#[derive(Debug, Clone)]
+pub struct RedisCountersSettings {
+    pub url: RedisUrl,
+    /// Put before every key, so deployments can share one Redis.
+    pub key_prefix: String,
+    /// For one operation, connecting included.
+    pub timeout: Duration,
+    pub limits: SignInLimits,
+}
 
 pub struct RedisCounters {
     client: redis::Client,
@@ -56,15 +127,15 @@ pub struct BadRedisUrl(String);
 
 impl RedisCounters {
     /// Reads the settings; connects at the first operation.
-    pub fn new(settings: &BruteForceSettings) -> Result<Self, BadRedisUrl> {
-        let client = redis::Client::open(settings.redis_url.expose())
+    pub fn new(settings: RedisCountersSettings) -> Result<Self, BadRedisUrl> {
+        let client = redis::Client::open(settings.url.expose())
             .map_err(|error| BadRedisUrl(error.to_string()))?;
         Ok(Self {
             client,
-            url: settings.redis_url.clone(),
-            prefix: settings.key_prefix.clone(),
-            limits: settings.limits(),
-            timeout: Duration::from_millis(settings.redis_timeout_ms),
+            url: settings.url,
+            prefix: settings.key_prefix,
+            limits: settings.limits,
+            timeout: settings.timeout,
             script: redis::Script::new(RULES),
             connection: Mutex::new(None),
             answering: AtomicBool::new(true),
@@ -203,22 +274,40 @@ impl FailureCounters for RedisCounters {
 mod tests {
     use super::*;
     use crate::domain::sign_in_throttle::{Refused, SignInThrottle};
-    use crate::settings::{CounterStore, Settings};
 
-    /// Counters in the Redis of `TEST_REDIS_URL` under a prefix of their own, so tests run in
-    /// parallel on one Redis; `None` without it.
-    fn redis_throttle(limits: SignInLimits) -> Option<SignInThrottle> {
-        let Ok(url) = std::env::var("TEST_REDIS_URL") else {
+    /// Settings for counters at `url`, under a key prefix no other test uses.
+    fn settings(url: &str, limits: SignInLimits) -> RedisCountersSettings {
+        RedisCountersSettings {
+            url: RedisUrl::new(url),
+            key_prefix: format!("test:{}:", uuid::Uuid::new_v4().simple()),
+            timeout: Duration::from_secs(2),
+            limits,
+        }
+    }
+
+    fn limits() -> SignInLimits {
+        SignInLimits {
+            max_failures_per_user: 5,
+            max_failures_per_address: 20,
+            window: Duration::from_secs(900),
+            lockout: Duration::from_secs(60),
+            capacity: 1,
+        }
+    }
+
+    fn test_redis_url() -> Option<String> {
+        let url = std::env::var("TEST_REDIS_URL").ok();
+        if url.is_none() {
             eprintln!("skipped: TEST_REDIS_URL is not set, the Redis counters not tested");
-            return None;
-        };
-        let mut settings = Settings::defaults().brute_force;
-        settings.store = CounterStore::Redis;
-        settings.redis_url = RedisUrl::new(&url);
-        settings.key_prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
-        settings.redis_timeout_ms = 2000;
-        let mut counters = RedisCounters::new(&settings).expect("TEST_REDIS_URL is a Redis URL");
-        counters.limits = limits;
+        }
+        url
+    }
+
+    /// Counters in the Redis of `TEST_REDIS_URL`, so tests run in parallel on one Redis; `None`
+    /// without it.
+    fn redis_throttle(limits: SignInLimits) -> Option<SignInThrottle> {
+        let counters = RedisCounters::new(settings(&test_redis_url()?, limits))
+            .expect("TEST_REDIS_URL is a Redis URL");
         Some(SignInThrottle::with_counters(counters))
     }
 
@@ -227,9 +316,7 @@ mod tests {
 
     #[test]
     fn a_bad_url_is_refused_when_read() {
-        let mut settings = Settings::defaults().brute_force;
-        settings.redis_url = RedisUrl::new("http://not-redis");
-        assert!(RedisCounters::new(&settings).is_err());
+        assert!(RedisCounters::new(settings("http://not-redis", limits())).is_err());
     }
 
     #[tokio::test]
@@ -239,10 +326,9 @@ mod tests {
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
             .port();
-        let mut settings = Settings::defaults().brute_force;
-        settings.redis_url = RedisUrl::new(&format!("redis://127.0.0.1:{port}"));
-        settings.redis_timeout_ms = 300;
-        let counters = RedisCounters::new(&settings).expect("a Redis URL");
+        let mut settings = settings(&format!("redis://127.0.0.1:{port}"), limits());
+        settings.timeout = Duration::from_millis(300);
+        let counters = RedisCounters::new(settings).expect("a Redis URL");
         let started = Instant::now();
         assert!(counters.ping().await.is_err());
         let throttle = SignInThrottle::with_counters(counters);
@@ -257,16 +343,12 @@ mod tests {
 
     #[tokio::test]
     async fn keys_name_no_username_and_expire_with_the_window() {
-        let Ok(url) = std::env::var("TEST_REDIS_URL") else {
-            eprintln!("skipped: TEST_REDIS_URL is not set, the Redis counters not tested");
+        let Some(url) = test_redis_url() else {
             return;
         };
-        let mut settings = Settings::defaults().brute_force;
-        settings.redis_url = RedisUrl::new(&url);
-        settings.key_prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
-        settings.window_seconds = 900;
+        let settings = settings(&url, limits());
         let prefix = settings.key_prefix.clone();
-        let throttle = SignInThrottle::with_counters(RedisCounters::new(&settings).expect("URL"));
+        let throttle = SignInThrottle::with_counters(RedisCounters::new(settings).expect("URL"));
         let from = Some("203.0.113.9".parse().expect("an address"));
         throttle
             .begin("Secret.Name", from)
