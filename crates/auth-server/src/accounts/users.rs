@@ -142,3 +142,113 @@ fn refused(refused: Refused) -> ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::accounts::passwords::CheckSettings;
+    use crate::domain::sign_in_throttle::{
+        AttemptKeys, Counted, CountersUnavailable, FailureCounters,
+    };
+    use crate::stores::memory::MemoryStore;
+
+    /// A shared store that answers its first `answers` calls, then no more: a Redis that dies
+    /// while a password is being checked (1), or before (0).
+    struct Dying {
+        answers: usize,
+        calls: AtomicUsize,
+    }
+
+    impl Dying {
+        fn answer<'a>(&self) -> Counted<'a> {
+            let call = self.calls.fetch_add(1, Ordering::Relaxed);
+            Box::pin(std::future::ready(if call < self.answers {
+                Ok(None)
+            } else {
+                Err(CountersUnavailable("gone".into()))
+            }))
+        }
+    }
+
+    impl FailureCounters for Dying {
+        fn locked<'a>(&'a self, _: &'a AttemptKeys) -> Counted<'a> {
+            self.answer()
+        }
+        fn failed<'a>(&'a self, _: &'a AttemptKeys) -> Counted<'a> {
+            self.answer()
+        }
+        fn succeeded<'a>(&'a self, _: &'a AttemptKeys) -> Counted<'a> {
+            self.answer()
+        }
+    }
+
+    fn authenticator(answers: usize) -> UserAuthenticator<MemoryStore> {
+        let store = MemoryStore::default();
+        store.add_user("admin", "123456", &["ROLE_USER"]);
+        store.add_user("gone", "pw", &["ROLE_USER"]);
+        store
+            .state()
+            .users
+            .entry("gone".into())
+            .and_modify(|u| u.enabled = false);
+        let passwords = Arc::new(Passwords::new(&CheckSettings::for_tools(4)).expect("bcrypt"));
+        let counters = Dying {
+            answers,
+            calls: AtomicUsize::new(0),
+        };
+        UserAuthenticator::new(store, passwords, SignInThrottle::with_counters(counters), 0)
+    }
+
+    async fn sign_in(
+        users: &UserAuthenticator<MemoryStore>,
+        (username, password): (&str, &str),
+    ) -> Result<(), ErrorCode> {
+        let credentials = Credentials {
+            from: Some("10.0.0.1".parse().expect("an address")),
+            username,
+            password,
+        };
+        users
+            .sign_in(credentials)
+            .await
+            .map(drop)
+            .map_err(|error| error.code())
+    }
+
+    #[tokio::test]
+    async fn counters_that_do_not_answer_stop_the_attempt_before_any_bcrypt_work() {
+        let users = authenticator(0);
+        let before = users.passwords.bcrypt_runs();
+        assert_eq!(
+            sign_in(&users, ("admin", "123456")).await,
+            Err(ErrorCode::SignInLimitsUnavailable)
+        );
+        assert_eq!(users.passwords.bcrypt_runs(), before);
+    }
+
+    /// A failure that was not counted must not be told, nor a success that did not clear the
+    /// count, nor a disabled account whose lock could not be checked: each would be a guess
+    /// answered outside the limit.
+    #[tokio::test]
+    async fn a_verdict_that_the_counters_did_not_record_is_not_given() {
+        for who in [("admin", "wrong"), ("admin", "123456"), ("gone", "pw")] {
+            let users = authenticator(1);
+            assert_eq!(
+                sign_in(&users, who).await,
+                Err(ErrorCode::SignInLimitsUnavailable),
+                "{who:?}"
+            );
+        }
+        // With counters that answer, the same three are judged.
+        for (who, verdict) in [
+            (("admin", "wrong"), Err(ErrorCode::BadCredentials)),
+            (("admin", "123456"), Ok(())),
+            (("gone", "pw"), Err(ErrorCode::UserDisabled)),
+        ] {
+            let users = authenticator(usize::MAX);
+            assert_eq!(sign_in(&users, who).await, verdict, "{who:?}");
+        }
+    }
+}
