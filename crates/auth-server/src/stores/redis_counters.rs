@@ -121,6 +121,12 @@ struct Connection {
     made: Instant,
 }
 
+/// Why an operation got no answer.
+enum Failure {
+    Redis(redis::RedisError),
+    Timeout,
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("brute_force.redis_url: {0}")]
 pub struct BadRedisUrl(String);
@@ -188,17 +194,17 @@ impl RedisCounters {
     /// or starts answering again.
     async fn run<T, F, Fut>(&self, operation: F) -> Result<T, CountersUnavailable>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: Fn(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        let outcome = match self.manager(false) {
-            Ok(manager) => match tokio::time::timeout(self.timeout, operation(manager)).await {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(error)) => Err(error.to_string()),
-                Err(_elapsed) => Err(format!("no answer within {} ms", self.timeout.as_millis())),
-            },
-            Err(error) => Err(error.to_string()),
-        };
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut outcome = self.try_once(&operation, deadline).await;
+        // A refused connection sent nothing, so nothing was counted: once more, on the connection
+        // the manager began making when it was refused. Without this, the first sign-in after an
+        // outage would get the refusal of a connection tried before Redis was back.
+        if matches!(&outcome, Err(Failure::Redis(error)) if error.is_connection_refusal()) {
+            outcome = self.try_once(&operation, deadline).await;
+        }
         match outcome {
             Ok(value) => {
                 if !self.answering.swap(true, Ordering::Relaxed) {
@@ -209,7 +215,13 @@ impl RedisCounters {
                 }
                 Ok(value)
             }
-            Err(cause) => {
+            Err(failure) => {
+                let cause = match failure {
+                    Failure::Redis(error) => error.to_string(),
+                    Failure::Timeout => {
+                        format!("no answer within {} ms", self.timeout.as_millis())
+                    }
+                };
                 if self.answering.swap(false, Ordering::Relaxed) {
                     log::warn!(
                         "sign-in limit store {} does not answer ({cause}): password checks \
@@ -223,6 +235,22 @@ impl RedisCounters {
                 }
                 Err(CountersUnavailable(cause))
             }
+        }
+    }
+
+    async fn try_once<T, F, Fut>(
+        &self,
+        operation: &F,
+        deadline: tokio::time::Instant,
+    ) -> Result<T, Failure>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let manager = self.manager(false).map_err(Failure::Redis)?;
+        match tokio::time::timeout_at(deadline, operation(manager)).await {
+            Ok(answer) => answer.map_err(Failure::Redis),
+            Err(_elapsed) => Err(Failure::Timeout),
         }
     }
 
@@ -240,6 +268,7 @@ impl RedisCounters {
                 .arg(self.limits.max_failures_per_address)
                 .arg(millis(self.limits.window))
                 .arg(millis(self.limits.lockout));
+            let invocation = &invocation;
             let waited: u64 = self
                 .run(|mut manager| async move { invocation.invoke_async(&mut manager).await })
                 .await?;
