@@ -8,9 +8,10 @@
 //!
 //! Redis may be down or slow. Every operation, connecting included, has `brute_force.
 //! redis_timeout_ms`; one that does not answer in time is [`CountersUnavailable`], which the
-//! sign-in answers 503 before any bcrypt work, never an uncounted guess. The connection is made at
-//! the first operation, not at start, so the server starts without Redis, and is made again after
-//! a failure, so it recovers without a restart. Going down and coming back are logged once each.
+//! sign-in answers 503 before any bcrypt work, never an uncounted guess. Nothing at start needs
+//! Redis (a PING there only logs whether it answers), so the server starts without it; a failed
+//! connection is made again by a later operation, so it recovers without a restart. Going down and
+//! coming back are logged once each.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
