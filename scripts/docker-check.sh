@@ -13,7 +13,10 @@
 #  7. runs scripts/demo.sh against the published ports (127.0.0.1:8081 and :8080);
 #  8. restarts the database under the running servers, and sees a token issued again;
 #  9. `docker-compose down`, then `up` again without -v: a token issued before still validates;
-# 10. tears everything down (`down -v`), also when a step fails, and stops the dockerd it started.
+# 10. the optional `redis` profile with APP__BRUTE_FORCE__STORE=redis: Redis stopped under the auth
+#     server gives 503 to a password check and nothing else, started again gives 200, and failed
+#     passwords are counted there (hashed keys, no username) until the account is locked;
+# 11. tears everything down (`down -v`), also when a step fails, and stops the dockerd it started.
 #
 #   scripts/docker-check.sh           (about 12 minutes on a new machine, 3 to 4 when the stand-ins and
 #                                      the dependency layer are kept from an earlier run)
@@ -33,7 +36,7 @@ cold=false
 for arg in "$@"; do
     case "$arg" in
         --cold) cold=true ;;
-        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
         *) echo "unknown argument: $arg" >&2; exit 2 ;;
     esac
 done
@@ -91,7 +94,7 @@ cleanup() {
             compose logs --no-color --tail=30
         fi
         step "teardown: docker-compose down -v"
-        compose down -v --remove-orphans 2>&1 | sed 's/^/    /'
+        compose --profile redis down -v --remove-orphans 2>&1 | sed 's/^/    /'
         left=$(docker ps -aq --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")
         volumes=$(docker volume ls -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")
         if [ -n "$left$volumes" ]; then
@@ -140,7 +143,7 @@ fi
 say "engine $(docker version -f '{{.Server.Version}}'), storage $(docker info -f '{{.Driver}}'), $(docker-compose version --short 2>/dev/null | sed 's/^/docker-compose /')"
 
 # A run that was killed may have left its stack: clear it before the ports are checked.
-compose down -v --remove-orphans > /dev/null 2>&1 || true
+compose --profile redis down -v --remove-orphans > /dev/null 2>&1 || true
 for port in 8081 8080; do
     if (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null; then
         fail "something already listens on 127.0.0.1:$port; the stack publishes that port"
@@ -345,6 +348,44 @@ code=$(hi "$token")
 active=$(curl -s -u resource:resource-secret -d "token=$token" "$AUTH/oauth2/introspect")
 case "$active" in *'"active":true'*) ;; *) fail "after the restart, introspection says: $active" ;; esac
 say "after: the same token gives 200 at $RESOURCE/hi, and introspection says active"
+
+# --- 10. the redis profile -----------------------------------------------------------------------------
+password_grant() { # password: the HTTP status of admin's password grant
+    curl -s -o "$work/grant.json" -w '%{http_code}' -u dev:11 \
+        -d "grant_type=password&username=admin&password=$1" "$AUTH/oauth/token"
+}
+step "the redis profile: failed sign-ins counted in Redis (APP__BRUTE_FORCE__STORE=redis)"
+started=$SECONDS
+APP__BRUTE_FORCE__STORE=redis compose --profile redis up -d 2>&1 | sed 's/^/    /'
+for service in redis postgres auth-server resource-server; do wait_healthy "$service"; done
+figure "stack with Redis healthy $((SECONDS - started)) s after up"
+[ "$(password_grant 123456)" = 200 ] || fail "no token with the store in Redis: $(cat "$work/grant.json")"
+compose stop redis 2>&1 | sed 's/^/    /'
+code=$(password_grant 123456)
+[ "$code" = 503 ] && grep -q 'sign-in limit store does not answer' "$work/grant.json" \
+    || fail "with Redis stopped, a password check gave $code: $(cat "$work/grant.json")"
+client=$(curl -s -o /dev/null -w '%{http_code}' -u dev:11 -d grant_type=client_credentials "$AUTH/oauth/token")
+[ "$client" = 200 ] || fail "with Redis stopped, client_credentials gave $client"
+say "Redis stopped: the password grant answers 503 ($(cat "$work/grant.json")), client_credentials 200"
+compose start redis 2>&1 | sed 's/^/    /'
+wait_healthy redis
+for attempt in $(seq 1 20); do
+    code=$(password_grant 123456)
+    [ "$code" = 200 ] && break
+    sleep 1
+done
+[ "$code" = 200 ] || fail "password checks did not resume after Redis came back (last: $code)"
+say "Redis started again: a token at attempt $attempt, the auth server not restarted"
+codes=()
+for n in 1 2 3 4 5; do codes+=("$(password_grant "wrong$n")"); done
+codes+=("$(password_grant 123456)")
+[ "${codes[*]}" = "400 400 400 400 400 429" ] || fail "five wrong passwords, then the right one: ${codes[*]}"
+compose exec -T redis redis-cli --scan --pattern 'auth-server:sign-in:*' > "$work/keys" 2>&1 || true
+grep -q '^auth-server:sign-in:user:[0-9a-f]\{64\}$' "$work/keys" \
+    || fail "no hashed account key in Redis: $(cat "$work/keys")"
+! grep -q admin "$work/keys" || fail "a username in a Redis key: $(cat "$work/keys")"
+say "five wrong passwords, then the right one: ${codes[*]}; the keys in Redis:"
+sed 's/^/    /' "$work/keys"
 
 step "figures"
 for line in "${figures[@]}"; do say "$line"; done

@@ -10,6 +10,9 @@
 #                          is made from this machine's `rustc --version`
 #   postgres:15-bookworm   that root + Debian's postgresql-15 and an entrypoint that honours
 #                          POSTGRES_USER, POSTGRES_PASSWORD and POSTGRES_DB (postgres/)
+#   redis:7-bookworm       that root + Debian's redis-server (7.0) and an entrypoint that runs it
+#                          as the redis user in /data, protected mode off as the official
+#                          image builds it (redis/)
 #
 # They are kept between runs: an image is rebuilt only when what it is made from changed (this
 # folder, the machine's toolchain or CA bundle, the image it is built on), which its label
@@ -27,11 +30,12 @@ host=$(rustc -vV | sed -n 's/^host: //p')
 DEBIAN=debian:bookworm-slim
 RUST=rust:${rust_version%.*}-bookworm
 POSTGRES=postgres:15-bookworm
+REDIS=redis:7-bookworm
 LABEL=oauth-rs.stand-in
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 if [ "${1:-}" = --list ]; then
-    printf '%s\n' "$DEBIAN" "$RUST" "$POSTGRES"
+    printf '%s\n' "$DEBIAN" "$RUST" "$POSTGRES" "$REDIS"
     exit 0
 fi
 
@@ -136,6 +140,13 @@ build_postgres() {
     say "$POSTGRES: built in $((SECONDS - started)) s"
 }
 
+build_redis() {
+    local wanted=$1 started=$SECONDS
+    say "$REDIS: $DEBIAN + Debian's redis-server"
+    logged redis-build docker build --label "$LABEL=$wanted" -t "$REDIS" "$here/redis"
+    say "$REDIS: built in $((SECONDS - started)) s"
+}
+
 wanted=$(fingerprint "$here/debian" "$MIRROR")
 if needs_build "$DEBIAN" "$wanted"; then build_debian "$wanted"; fi
 
@@ -145,3 +156,6 @@ if needs_build "$RUST" "$wanted"; then build_rust "$wanted"; fi
 
 wanted=$(fingerprint "$here/postgres" "$(image_id "$DEBIAN")")
 if needs_build "$POSTGRES" "$wanted"; then build_postgres "$wanted"; fi
+
+wanted=$(fingerprint "$here/redis" "$(image_id "$DEBIAN")")
+if needs_build "$REDIS" "$wanted"; then build_redis "$wanted"; fi

@@ -15,6 +15,7 @@ use crate::db::DatabaseUrl;
 use crate::domain::sign_in_throttle::SignInLimits;
 use crate::issuing::TokenPolicy;
 use crate::signing::{JwtSettings, SigningAlgorithm};
+use crate::stores::redis_counters::{RedisCountersSettings, RedisUrl};
 use crate::workers::Priority;
 
 pub const DEFAULTS_TOML: &str = include_str!("../../../config/auth-server.toml");
@@ -62,6 +63,25 @@ pub struct BruteForceSettings {
     /// Take the client address from the last `X-Forwarded-For` entry (the one the load balancer
     /// in front of this server appended) instead of the connection's peer.
     pub trust_forwarded_for: bool,
+    /// Where failures are counted: in this process, or in Redis, shared by every replica.
+    pub store: CounterStore,
+    /// The Redis of `store = "redis"`; may hold a password, so it never prints one.
+    pub redis_url: RedisUrl,
+    /// Put before every key this server writes in Redis, so deployments can share one Redis.
+    pub key_prefix: String,
+    /// How long one Redis operation (connecting included) may take before the sign-in answers
+    /// 503.
+    pub redis_timeout_ms: u64,
+}
+
+/// `brute_force.store`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CounterStore {
+    /// Per process: N replicas give N times the allowance.
+    Memory,
+    /// Shared by every replica through one Redis.
+    Redis,
 }
 
 impl BruteForceSettings {
@@ -72,6 +92,16 @@ impl BruteForceSettings {
             window: std::time::Duration::from_secs(self.window_seconds),
             lockout: std::time::Duration::from_secs(self.lockout_seconds),
             capacity: self.capacity,
+        }
+    }
+
+    /// What the Redis counters of `store = "redis"` need.
+    pub fn redis(&self) -> RedisCountersSettings {
+        RedisCountersSettings {
+            url: self.redis_url.clone(),
+            key_prefix: self.key_prefix.clone(),
+            timeout: std::time::Duration::from_millis(self.redis_timeout_ms),
+            limits: self.limits(),
         }
     }
 }
@@ -309,6 +339,35 @@ impl Settings {
             "brute_force.capacity",
             "must be at least 1",
         )?;
+        if self.brute_force.store == CounterStore::Redis {
+            check(
+                !self.brute_force.redis_url.is_empty(),
+                "brute_force.redis_url",
+                "must be set when brute_force.store is redis",
+            )?;
+            check(
+                self.brute_force.redis_url.is_usable(),
+                "brute_force.redis_url",
+                "must be a redis://host[:port][/db] or redis+unix:///path URL (rediss:// is not \
+                 supported)",
+            )?;
+        }
+        check(
+            !self.brute_force.key_prefix.is_empty()
+                && self.brute_force.key_prefix.len() <= 100
+                && self
+                    .brute_force
+                    .key_prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic()),
+            "brute_force.key_prefix",
+            "must be 1 to 100 printable ASCII characters without spaces",
+        )?;
+        check(
+            (1..=60_000).contains(&self.brute_force.redis_timeout_ms),
+            "brute_force.redis_timeout_ms",
+            "must be between 1 and 60000",
+        )?;
         check(
             (1..=10_000).contains(&self.purge.batch_size),
             "purge.batch_size",
@@ -334,6 +393,41 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_redis_store_needs_a_usable_url_and_never_prints_its_password() {
+        let with = |url: &str| {
+            let mut settings = Settings::defaults();
+            settings.brute_force.store = CounterStore::Redis;
+            settings.brute_force.redis_url = RedisUrl::new(url);
+            settings.validate()
+        };
+        for good in [
+            "redis://127.0.0.1:6379",
+            "redis://:secret@redis.internal/2",
+            "redis+unix:///run/redis.sock",
+        ] {
+            assert!(with(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "127.0.0.1:6379",
+            "rediss://redis.internal",
+            "http://x",
+            "redis://host/not-a-db",
+        ] {
+            let refused = with(bad).unwrap_err();
+            assert!(
+                refused.contains("brute_force.redis_url"),
+                "{bad}: {refused}"
+            );
+        }
+        let url = RedisUrl::new("redis://user:secret@redis.internal:6380/1");
+        assert_eq!(url.to_string(), "redis://user:***@redis.internal:6380/1");
+        assert!(!format!("{url:?}").contains("secret"));
+        // The memory store ignores the URL.
+        assert!(Settings::defaults().validate().is_ok());
+    }
 
     #[test]
     fn the_issuer_is_checked_at_start() {

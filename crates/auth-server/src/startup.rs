@@ -32,8 +32,9 @@ use crate::issuing::Issuer;
 use crate::key_publication::KeyPublication;
 use crate::openid::OpenIdConnect;
 use crate::revocation::Revocation;
-use crate::settings::Settings;
+use crate::settings::{CounterStore, Settings};
 use crate::signing::{self, KeyRing, SigningError};
+use crate::stores::redis_counters::{BadRedisUrl, RedisCounters};
 use crate::token_endpoint::TokenEndpoint;
 use crate::{housekeeping, seed, telemetry};
 
@@ -48,6 +49,8 @@ pub enum StartupError {
     DemoData(StoreError),
     #[error("JWT signing keys: {0}")]
     Signing(#[from] SigningError),
+    #[error(transparent)]
+    SignInLimits(#[from] BadRedisUrl),
     #[error(transparent)]
     Listen(#[from] ListenError),
     #[error("metrics listener: {0}")]
@@ -106,6 +109,28 @@ fn introspection_policy(settings: &Settings) -> IntrospectionPolicy {
     }
 }
 
+/// docs/security.md, items 17 and 35: the sign-in throttle on the counters of `brute_force.store`.
+/// A Redis that does not answer at start is a warning, not a failure: password checks answer 503
+/// until it does, and everything else is served.
+async fn sign_in_throttle(settings: &Settings) -> Result<SignInThrottle, StartupError> {
+    let brute_force = &settings.brute_force;
+    match brute_force.store {
+        CounterStore::Memory => Ok(SignInThrottle::new(&brute_force.limits())),
+        CounterStore::Redis => {
+            let counters = RedisCounters::new(brute_force.redis())?;
+            // A Redis that does not answer was logged as a warning by `ping`.
+            if counters.ping().await.is_ok() {
+                log::info!(
+                    "sign-in limits: counted in Redis at {} (keys {}*), shared by every replica",
+                    counters.url(),
+                    brute_force.key_prefix
+                );
+            }
+            Ok(SignInThrottle::with_counters(counters))
+        }
+    }
+}
+
 /// The services behind the HTTP layer, on one storage and one password checker.
 struct Services {
     tokens: web::Data<TokenEndpoint>,
@@ -124,6 +149,7 @@ impl Services {
         storage: &Storage,
         passwords: &Arc<Passwords>,
         keys: &Arc<KeyRing>,
+        throttle: SignInThrottle,
     ) -> Self {
         let clients = Arc::new(ClientAuthenticator::new(
             ClientDirectory::new(
@@ -136,7 +162,7 @@ impl Services {
         let users = Arc::new(UserAuthenticator::new(
             storage.clone(),
             passwords.clone(),
-            SignInThrottle::new(&settings.brute_force.limits()),
+            throttle,
             settings.security.user_cache_seconds,
         ));
         let authority = Authority {
@@ -204,7 +230,8 @@ impl Application {
         let (keys, key_source) = signing::store::open(&settings.jwt, &store, clock::now())?;
         let keys = Arc::new(keys);
         let storage = Storage::new(store, threads);
-        let services = Services::new(&settings, &storage, &passwords, &keys);
+        let throttle = sign_in_throttle(&settings).await?;
+        let services = Services::new(&settings, &storage, &passwords, &keys, throttle);
         let background = Background::new();
         housekeeping::schedule(&background, &storage, &settings.purge);
         signing::store::schedule_reload(

@@ -178,6 +178,10 @@ catalogue! {
     PasswordChecksBusy = (5002, 503, "temporarily_unavailable", "Too many password checks at once; try again shortly", None),
     /// No JWT signing key could be had (none configured, or the database's could not be opened).
     SigningKeyUnavailable = (5003, 503, "temporarily_unavailable", "No key is available to sign tokens; try again later", None),
+    /// docs/security.md, item 35: the store that counts failed sign-ins for every replica (Redis)
+    /// is down or slow. Password checks stop rather than go on uncounted, which would give a
+    /// guesser unlimited tries; nothing else depends on it.
+    SignInLimitsUnavailable = (5004, 503, "temporarily_unavailable", "The sign-in limit store does not answer; try again later", None),
 }
 
 impl ErrorCode {

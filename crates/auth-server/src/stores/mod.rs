@@ -4,6 +4,9 @@
 //! `db::Storage` implements them on the database (`database.rs`), running each call on the thread
 //! meant for it; the flows' unit tests implement them in memory ([`memory`]), so a grant is tested
 //! without a database. Every method is async: a caller awaits storage without holding a thread.
+//!
+//! Beside them, the sign-in failure counters that replicas share through Redis
+//! ([`redis_counters`]), behind the throttle's own interface (`domain::sign_in_throttle`).
 
 use std::future::Future;
 
@@ -20,6 +23,7 @@ use crate::issuing::Issued;
 mod database;
 #[cfg(test)]
 pub mod memory;
+pub mod redis_counters;
 
 /// `oauth_client_details`.
 pub trait ClientStore: Send + Sync + 'static {

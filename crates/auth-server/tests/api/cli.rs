@@ -250,6 +250,22 @@ fn a_bad_configuration_value_stops_the_server_naming_the_key() {
             "maybe",
             "`brute_force.trust_forwarded_for`",
         ),
+        ("APP__BRUTE_FORCE__STORE", "valkey", "`brute_force.store`"),
+        (
+            "APP__BRUTE_FORCE__STORE",
+            "redis",
+            "brute_force.redis_url must be set when brute_force.store is redis",
+        ),
+        (
+            "APP__BRUTE_FORCE__REDIS_TIMEOUT_MS",
+            "0",
+            "brute_force.redis_timeout_ms must be between 1 and 60000",
+        ),
+        (
+            "APP__BRUTE_FORCE__KEY_PREFIX",
+            "two words",
+            "brute_force.key_prefix must be 1 to 100 printable ASCII characters",
+        ),
     ] {
         let output = Command::new(BIN)
             .env("APP__DATABASE__URL", &url)

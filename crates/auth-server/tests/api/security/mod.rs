@@ -12,6 +12,7 @@
 //! | 14–18 | token endpoint and clients | `token_endpoint.rs` |
 //! | 19–21 | introspection and the resource server | `introspection.rs` |
 //! | 22–23 | faults and input | `faults_and_input.rs` |
+//! | 17 across replicas, 35 | sign-in limits shared through Redis | `shared_limits.rs` |
 //!
 //! What needs real processes is in `crates/auth-server/tests/faults/`: item 20 (the resource
 //! server fails closed), 22 under load, 24 (kill -9), and SIGTERM. Parameter count and length, URI
@@ -24,6 +25,7 @@ mod introspection;
 mod pages;
 mod redirects;
 mod refresh_tokens;
+mod shared_limits;
 mod token_endpoint;
 
 use std::collections::HashSet;

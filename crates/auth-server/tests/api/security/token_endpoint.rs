@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn assert_locked(answer: &Answer, lockout_seconds: u64) {
+pub(super) fn assert_locked(answer: &Answer, lockout_seconds: u64) {
     answer.assert_error(
         429,
         "invalid_grant",
