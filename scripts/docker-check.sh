@@ -10,7 +10,8 @@
 #  5. starts the auth server alone, before its database exists, and sees it wait;
 #  6. `docker-compose up --build -d`, waits for every health check, checks that the auth server
 #     came up without a restart and that both servers run as a non-root user;
-#  7. runs scripts/demo.sh against the published ports (127.0.0.1:8081 and :8080);
+#  7. runs scripts/demo.sh against the published ports (127.0.0.1:8081 and :8080), then reads both
+#     servers' /metrics on their published metrics ports (:9181 and :9180) and /health/ready;
 #  8. restarts the database under the running servers, and sees a token issued again;
 #  9. `docker-compose down`, then `up` again without -v: a token issued before still validates;
 # 10. the optional `redis` profile with APP__BRUTE_FORCE__STORE=redis: Redis stopped under the auth
@@ -310,6 +311,23 @@ grep -q 'using the servers already running' "$work/demo.log" \
     || { head -5 "$work/demo.log"; fail "scripts/demo.sh did not use the stack's servers"; }
 say "scripts/demo.sh passed against the stack ($(grep -c '' "$work/demo.log") lines of output; its last ones:)"
 tail -4 "$work/demo.log" | sed 's/^/    /'
+
+step "/metrics on the published metrics ports, /health/ready"
+# The walkthrough's requests are counted: tokens issued, and /hi answered by the resource server.
+for check in "127.0.0.1:9181 oauth_tokens_issued_total{grant_type=\"password\"}" \
+    "127.0.0.1:9180 http_requests_total{method=\"GET\",route=\"/hi\",status=\"200\"}"; do
+    address=${check%% *}
+    series=${check#* }
+    value=$(curl -sf "http://$address/metrics" | grep -F "$series " | awk '{print $2}')
+    [ -n "$value" ] && [ "${value%.*}" -gt 0 ] \
+        || fail "http://$address/metrics has no $series above 0"
+    say "http://$address/metrics: $series $value"
+done
+for base in "$AUTH" "$RESOURCE"; do
+    ready=$(curl -s -w ' %{http_code}' "$base/health/ready")
+    [ "$ready" = '{"status":"UP"} 200' ] || fail "$base/health/ready answered $ready"
+    say "$base/health/ready: $ready"
+done
 
 # --- 8. the database restarts under the running servers ---------------------------------------------
 token_for_admin() {
