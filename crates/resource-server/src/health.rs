@@ -1,5 +1,5 @@
 //! `GET /health`: up as long as the process is, with the counters that tell an operator how
-//! tokens are being validated; `/health/live` and `/health/ready` for orchestrators.
+//! tokens are being validated; `/health/ready` for orchestrators (`/health/live` is shared).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -96,20 +96,6 @@ fn validation_mode() -> utoipa::openapi::Object {
 )]
 pub async fn health(state: web::Data<Health>) -> HttpResponse {
     HttpResponse::Ok().json(state.report())
-}
-
-/// `GET /health/live`: the process answers (restart it if not).
-#[utoipa::path(
-    get,
-    path = "/health/live",
-    tag = "operations",
-    responses(
-        (status = 200, description = "Alive: the process answers requests",
-         body = shared::openapi::HealthReport, example = json!({"status": "UP"})),
-    )
-)]
-pub async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "UP"}))
 }
 
 /// `GET /health/ready`: tokens can be validated, so a load balancer may send traffic. With

@@ -18,7 +18,7 @@ use utoipa::OpenApi;
         shared::protected::hi,
         shared::protected::me,
         crate::health::health,
-        crate::health::live,
+        shared::openapi::live,
         crate::health::ready,
         shared::openapi::serve,
     ),

@@ -160,7 +160,7 @@ pub fn mount(cfg: &mut web::ServiceConfig) -> Vec<Mounted> {
     shared::protected::routes(&mut router);
     router
         .mount("/health", [get(health)])
-        .mount("/health/live", [get(health::live)])
+        .mount("/health/live", [get(shared::openapi::live)])
         .mount("/health/ready", [get(health::ready)])
         .mount("/openapi.json", [get(shared::openapi::serve)]);
     router.mounted()

@@ -229,3 +229,19 @@ pub async fn serve(description: web::Data<Description>) -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .body(description.0.as_str().to_owned())
 }
+
+/// `GET /health/live`, the same on both servers: the process answers requests (restart it if
+/// not). Nothing it depends on is asked: an outage of the database or the auth server is no reason
+/// to restart every replica.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Alive: the process answers requests",
+         body = HealthReport, example = json!({"status": "UP"})),
+    )
+)]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "UP"}))
+}

@@ -1,5 +1,5 @@
-//! `GET /health`: 200 when the database answers, 503 when it does not; `/health/live` and
-//! `/health/ready` for orchestrators.
+//! `GET /health`: 200 when the database answers, 503 when it does not; `/health/ready` for
+//! orchestrators (`/health/live`, the same on both servers, is `shared::openapi::live`).
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
@@ -25,21 +25,6 @@ pub async fn health(storage: web::Data<Storage>) -> HttpResponse {
             HttpResponse::ServiceUnavailable().json(json!({"status": "DOWN"}))
         }
     }
-}
-
-/// `GET /health/live`: the process answers requests (restart it if not). The database is not
-/// asked: a database outage is no reason to restart every replica.
-#[utoipa::path(
-    get,
-    path = "/health/live",
-    tag = "operations",
-    responses(
-        (status = 200, description = "Alive: the process answers requests",
-         body = shared::openapi::HealthReport, example = json!({"status": "UP"})),
-    )
-)]
-pub async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "UP"}))
 }
 
 /// `GET /health/ready`: the database answers and has every migration this build knows, so a load

@@ -113,7 +113,7 @@ fn routes(router: &mut Router) {
     shared::protected::routes(router);
     router
         .mount("/health", [get(health::health)])
-        .mount("/health/live", [get(health::live)])
+        .mount("/health/live", [get(shared::openapi::live)])
         .mount("/health/ready", [get(health::ready)])
         .mount("/openapi.json", [get(shared::openapi::serve)]);
 }

@@ -44,7 +44,7 @@ use crate::discovery::{OPENID_WELL_KNOWN, WELL_KNOWN};
         shared::protected::hi,
         shared::protected::me,
         super::health::health,
-        super::health::live,
+        shared::openapi::live,
         super::health::ready,
         shared::openapi::serve,
     ),
