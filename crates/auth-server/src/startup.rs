@@ -36,7 +36,7 @@ use crate::settings::{CounterStore, Settings};
 use crate::signing::{self, KeyRing, SigningError};
 use crate::stores::redis_counters::{BadRedisUrl, RedisCounters};
 use crate::token_endpoint::TokenEndpoint;
-use crate::{housekeeping, seed, telemetry};
+use crate::{housekeeping, seed};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -281,15 +281,8 @@ impl Application {
             .unwrap_or(settings.server.tls.is_some());
         let server = HttpServer::new(move || {
             App::new()
-                // The last wrapped runs first: oversized or slow requests are refused, and logged.
-                .wrap(actix_web::middleware::from_fn(
-                    shared::request_body::read_whole,
-                ))
-                .wrap(actix_web::middleware::from_fn(
-                    shared::request_limits::enforce,
-                ))
                 .wrap(actix_web::middleware::from_fn(move |request, next| {
-                    telemetry::observe(observing, request, next)
+                    shared::front_door::enter(observing, request, next)
                 }))
                 .app_data(services.tokens.clone())
                 .app_data(services.authorization.clone())

@@ -23,23 +23,24 @@ impl TokenCache {
 }
 
 struct Metrics {
-    hits: Option<IntCounterVec>,
-    misses: Option<IntCounterVec>,
+    /// By [`TokenCache`], looked up once: every request counts a hit or a miss.
+    hits: [Option<IntCounter>; 2],
+    misses: [Option<IntCounter>; 2],
     entries: Option<IntGaugeVec>,
     introspections: Option<IntCounterVec>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
-    hits: counter_vec(
+    hits: by_cache(counter_vec(
         "token_cache_hits_total",
         "Tokens answered from a cache, by cache (introspection, jwt)",
         &["cache"],
-    ),
-    misses: counter_vec(
+    )),
+    misses: by_cache(counter_vec(
         "token_cache_misses_total",
         "Tokens not in a cache (introspected, or a JWT verified), by cache",
         &["cache"],
-    ),
+    )),
     entries: gauge_vec(
         "token_cache_entries",
         "Tokens held by a cache, by cache",
@@ -52,20 +53,21 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
     ),
 });
 
-fn counter(vec: &Option<IntCounterVec>, cache: TokenCache) -> Option<IntCounter> {
-    vec.as_ref().map(|v| v.with_label_values(&[cache.label()]))
+fn by_cache(vec: Option<IntCounterVec>) -> [Option<IntCounter>; 2] {
+    [TokenCache::Introspection, TokenCache::Jwt]
+        .map(|cache| vec.as_ref().map(|v| v.with_label_values(&[cache.label()])))
 }
 
 /// A token was answered from `cache`.
 pub fn hit(cache: TokenCache) {
-    if let Some(counter) = counter(&METRICS.hits, cache) {
+    if let Some(counter) = &METRICS.hits[cache as usize] {
         counter.inc();
     }
 }
 
 /// A token had to be introspected or verified.
 pub fn miss(cache: TokenCache) {
-    if let Some(counter) = counter(&METRICS.misses, cache) {
+    if let Some(counter) = &METRICS.misses[cache as usize] {
         counter.inc();
     }
 }

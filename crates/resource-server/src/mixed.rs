@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use shared::guard::{TokenValidator, ValidationFuture};
+use shared::guard::{TokenValidator, Validation, ValidationFuture};
 
 use crate::introspection::CachingValidator;
 use crate::jwt::JwtValidator;
@@ -39,6 +39,14 @@ impl TokenValidator for MixedValidator {
             self.jwt.validate(token)
         } else {
             self.introspection.validate(token)
+        }
+    }
+
+    fn remembered(&self, token: &str) -> Option<Validation> {
+        if looks_like_jwt(token) {
+            self.jwt.remembered(token)
+        } else {
+            self.introspection.remembered(token)
         }
     }
 }

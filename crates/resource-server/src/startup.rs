@@ -206,15 +206,8 @@ impl Application {
         )?);
         let server = HttpServer::new(move || {
             App::new()
-                // The last wrapped runs first: oversized or slow requests are refused, and logged.
-                .wrap(actix_web::middleware::from_fn(
-                    shared::request_body::read_whole,
-                ))
-                .wrap(actix_web::middleware::from_fn(
-                    shared::request_limits::enforce,
-                ))
                 .wrap(actix_web::middleware::from_fn(move |request, next| {
-                    shared::telemetry::observe(observing, request, next)
+                    shared::front_door::enter(observing, request, next)
                 }))
                 .app_data(guard.clone())
                 .app_data(bodies.clone())

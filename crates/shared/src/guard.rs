@@ -6,7 +6,8 @@
 //! introspection. Handlers take [`Authenticated`] as their first argument and see only a token that
 //! passed.
 
-use std::future::Future;
+use std::borrow::Cow;
+use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -14,6 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::{Either, LocalBoxFuture};
 
 use crate::params::lookup;
 use crate::{ApiError, ErrorCode, Scope};
@@ -48,6 +50,14 @@ pub type ValidationFuture<'a> = Pin<Box<dyn Future<Output = Result<Validation, A
 /// Asks whoever knows what a token stands for. `Err` means it could not be asked (503).
 pub trait TokenValidator: Send + Sync {
     fn validate<'a>(&'a self, token: &'a str) -> ValidationFuture<'a>;
+
+    /// The verdict on a token this validator remembers, given at once; `None` when it has to be
+    /// asked ([`TokenValidator::validate`]). Most requests of a busy client carry a token seen
+    /// before: answering them without a future, a boxed call and a copy of the token is most of
+    /// what a remembered token costs.
+    fn remembered(&self, _token: &str) -> Option<Validation> {
+        None
+    }
 }
 
 /// The guard of one server: its validator, its resource id, and the scope every request needs.
@@ -112,7 +122,22 @@ impl Guard {
         if !is_b64token(token) {
             return Err(ApiError::new(ErrorCode::InvalidAccessToken));
         }
-        let claims = match self.validator.validate(token).await? {
+        self.admit(self.validator.validate(token).await?)
+    }
+
+    /// [`Guard::check`]'s answer when the validator remembers `token`, without waiting.
+    pub fn check_remembered(&self, token: &str) -> Option<Result<Arc<TokenClaims>, ApiError>> {
+        if !is_b64token(token) {
+            return Some(Err(ApiError::new(ErrorCode::InvalidAccessToken)));
+        }
+        self.validator
+            .remembered(token)
+            .map(|verdict| self.admit(verdict))
+    }
+
+    /// The validator's verdict, held to this resource server's rules.
+    fn admit(&self, verdict: Validation) -> Result<Arc<TokenClaims>, ApiError> {
+        let claims = match verdict {
             Validation::Active(claims) => claims,
             Validation::Expired => return Err(ApiError::new(ErrorCode::ExpiredAccessToken)),
             Validation::Invalid => return Err(ApiError::new(ErrorCode::InvalidAccessToken)),
@@ -132,7 +157,7 @@ impl Guard {
 }
 
 /// The bearer token of a request, from exactly one place (RFC 6750 §2.1 and §2.3).
-pub fn bearer_token(request: &HttpRequest) -> Result<Option<String>, ApiError> {
+pub fn bearer_token(request: &HttpRequest) -> Result<Option<Cow<'_, str>>, ApiError> {
     let mut from_header = None;
     for value in request.headers().get_all(header::AUTHORIZATION) {
         // What `HeaderValue::to_str` accepts, checked a word at a time rather than a character at
@@ -149,16 +174,15 @@ pub fn bearer_token(request: &HttpRequest) -> Result<Option<String>, ApiError> {
                 if from_header.is_some() {
                     return Err(ApiError::new(ErrorCode::TokenSentTwice));
                 }
-                from_header = Some(token.trim().to_owned());
+                from_header = Some(Cow::Borrowed(token.trim()));
             }
         }
     }
-    let from_query = lookup(request.query_string().as_bytes(), "access_token")
-        .map_err(|e| match e.code() {
+    let from_query =
+        lookup(request.query_string().as_bytes(), "access_token").map_err(|e| match e.code() {
             ErrorCode::RepeatedParameter => ApiError::new(ErrorCode::TokenSentTwice),
             _ => e,
-        })?
-        .map(|token| token.into_owned());
+        })?;
     match (from_header, from_query) {
         (Some(_), Some(_)) => Err(ApiError::new(ErrorCode::TokenSentTwice)),
         (header, query) => Ok(header.or(query)),
@@ -172,16 +196,26 @@ pub struct Authenticated(pub Arc<TokenClaims>);
 
 impl FromRequest for Authenticated {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    /// Ready at once for a token the validator remembers; boxed only when it must be asked.
+    type Future =
+        Either<Ready<Result<Self, ApiError>>, LocalBoxFuture<'static, Result<Self, ApiError>>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let guard = request.app_data::<web::Data<Guard>>().cloned();
-        let token = bearer_token(request);
-        Box::pin(async move {
-            let guard = guard.ok_or_else(|| ApiError::internal("no Guard in the app data"))?;
-            let token = token?.ok_or(ApiError::new(ErrorCode::Unauthorized))?;
+        let Some(guard) = request.app_data::<web::Data<Guard>>() else {
+            return Either::Left(ready(Err(ApiError::internal("no Guard in the app data"))));
+        };
+        let token = match bearer_token(request) {
+            Ok(Some(token)) => token,
+            Ok(None) => return Either::Left(ready(Err(ApiError::new(ErrorCode::Unauthorized)))),
+            Err(error) => return Either::Left(ready(Err(error))),
+        };
+        if let Some(checked) = guard.check_remembered(&token) {
+            return Either::Left(ready(checked.map(Authenticated)));
+        }
+        let (guard, token) = (guard.clone(), token.into_owned());
+        Either::Right(Box::pin(async move {
             Ok(Authenticated(guard.check(&token).await?))
-        })
+        }))
     }
 }
 
@@ -272,6 +306,79 @@ mod tests {
                 ErrorCode::InvalidAccessToken
             );
         }
+    }
+
+    /// Remembers every token as `0`; asking it fails.
+    struct Remembers(Validation);
+
+    impl TokenValidator for Remembers {
+        fn validate<'a>(&'a self, _: &'a str) -> ValidationFuture<'a> {
+            Box::pin(async { Err(ApiError::internal("asked instead of remembered")) })
+        }
+
+        fn remembered(&self, _: &str) -> Option<Validation> {
+            Some(self.0.clone())
+        }
+    }
+
+    fn remembering(verdict: Validation) -> web::Data<Guard> {
+        web::Data::new(Guard::new(
+            Arc::new(Remembers(verdict)),
+            "hi",
+            Scope::default(),
+        ))
+    }
+
+    async fn extract(guard: web::Data<Guard>, token: &str) -> Result<Authenticated, ApiError> {
+        let request = TestRequest::get()
+            .uri("/hi")
+            .app_data(guard)
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .to_http_request();
+        Authenticated::extract(&request).await
+    }
+
+    #[actix_web::test]
+    async fn a_remembered_token_is_held_to_the_same_rules_without_asking() {
+        let ok = claims(&["hi"], "app", Some(now() + 60));
+        let admitted = extract(remembering(Validation::Active(ok.clone())), "t")
+            .await
+            .unwrap();
+        assert_eq!(admitted.0, ok);
+        for (verdict, refusal) in [
+            (
+                Validation::Active(claims(&["other"], "app", None)),
+                ErrorCode::WrongAudience,
+            ),
+            (
+                Validation::Active(claims(&[], "app", Some(now() - 1))),
+                ErrorCode::ExpiredAccessToken,
+            ),
+            (Validation::Expired, ErrorCode::ExpiredAccessToken),
+            (Validation::Invalid, ErrorCode::InvalidAccessToken),
+        ] {
+            let error = extract(remembering(verdict), "t").await.unwrap_err();
+            assert_eq!(error.code(), refusal);
+        }
+        // Not a b64token: refused before the validator is consulted, remembered or not.
+        let error = extract(remembering(Validation::Active(ok)), "t,t")
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), ErrorCode::InvalidAccessToken);
+    }
+
+    #[actix_web::test]
+    async fn a_token_not_remembered_is_asked_about() {
+        let guard = web::Data::new(guard(Validation::Invalid, None));
+        let error = extract(guard, "t").await.unwrap_err();
+        assert_eq!(error.code(), ErrorCode::InvalidAccessToken);
+        let ok = claims(&[], "app", Some(now() + 60));
+        let guard = web::Data::new(super::Guard::new(
+            Arc::new(Fixed(Validation::Active(ok.clone()))),
+            "hi",
+            Scope::default(),
+        ));
+        assert_eq!(extract(guard, "t").await.unwrap().0, ok);
     }
 
     #[test]

@@ -6,8 +6,10 @@
 pub mod api_error;
 pub mod background;
 pub mod catalogue;
+pub mod front_door;
 pub mod guard;
 pub mod jwt_claims;
+pub mod log_writer;
 pub mod metrics;
 pub mod openapi;
 pub mod params;

@@ -6,6 +6,7 @@
 //! occupancy, cache sizes) is read when scraped, by the [`Probe`]s the server hands to
 //! [`serve`].
 
+use std::cell::RefCell;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -13,8 +14,8 @@ use actix_web::dev::Server;
 use actix_web::http::Method;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use prometheus::{
-    exponential_buckets, register_histogram_vec, register_int_counter_vec, Encoder, HistogramVec,
-    IntCounterVec, TextEncoder,
+    exponential_buckets, register_histogram_vec, register_int_counter_vec, Encoder, Histogram,
+    HistogramVec, IntCounter, IntCounterVec, TextEncoder,
 };
 use serde::Deserialize;
 
@@ -85,12 +86,6 @@ static HTTP: LazyLock<Option<HttpMetrics>> = LazyLock::new(|| {
     }
 });
 
-/// The route label: the pattern the request matched (`/oauth/token`), or `unmatched` for a 404
-/// of the default service, so that scanners probing random paths cannot grow the label set.
-pub fn route_label(pattern: Option<&str>) -> &str {
-    pattern.unwrap_or("unmatched")
-}
-
 /// The method label: the standard methods by name, anything else as `other` (a bounded set).
 fn method_label(method: &Method) -> &'static str {
     const KNOWN: [(Method, &str); 9] = [
@@ -110,7 +105,68 @@ fn method_label(method: &Method) -> &'static str {
         .map_or("other", |(_, name)| name)
 }
 
-/// Counts one answered request.
+/// The handles of the HTTP metrics for one method and status of a route.
+struct Handles {
+    method: &'static str,
+    status: u16,
+    requests: IntCounter,
+    duration: Histogram,
+}
+
+/// The HTTP metrics of one route (labelled with the pattern it was mounted at, the pattern
+/// `HttpRequest::match_pattern` gives), as one worker counts them: kept in the route's app data (each
+/// worker builds its own), so that counting a request neither hashes its labels nor takes the
+/// metric's lock, as `with_label_values` does.
+pub struct RouteMetrics {
+    route: String,
+    handles: RefCell<Vec<Handles>>,
+}
+
+impl RouteMetrics {
+    pub fn new(route: &str) -> Self {
+        Self {
+            route: route.to_owned(),
+            handles: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Counts one answered request. The handles of a method and status are looked up once per
+    /// worker, and are as few as the labels.
+    pub fn record(&self, method: &Method, status: u16, elapsed: Duration) {
+        let Some(http) = HTTP.as_ref() else {
+            return;
+        };
+        let method = method_label(method);
+        let mut handles = self.handles.borrow_mut();
+        let index = match handles
+            .iter()
+            .position(|h| h.status == status && h.method == method)
+        {
+            Some(index) => index,
+            None => {
+                let mut digits = itoa::Buffer::new();
+                let route = self.route.as_str();
+                handles.push(Handles {
+                    method,
+                    status,
+                    requests: http.requests.with_label_values(&[
+                        route,
+                        method,
+                        digits.format(status),
+                    ]),
+                    duration: http.duration.with_label_values(&[route, method]),
+                });
+                handles.len() - 1
+            }
+        };
+        handles[index].requests.inc();
+        handles[index].duration.observe(elapsed.as_secs_f64());
+    }
+}
+
+/// Counts one answered request by its route label, for requests no route answered: their label is
+/// `unmatched` (the default service's 404), so that scanners probing random paths cannot grow
+/// the label set.
 pub fn record_request(route: &str, method: &Method, status: u16, elapsed: Duration) {
     let Some(http) = HTTP.as_ref() else {
         return;
@@ -230,8 +286,6 @@ mod tests {
         assert_eq!(method_label(&Method::POST), "POST");
         let odd = Method::from_bytes(b"PROPFIND").unwrap();
         assert_eq!(method_label(&odd), "other");
-        assert_eq!(route_label(None), "unmatched");
-        assert_eq!(route_label(Some("/oauth/token")), "/oauth/token");
     }
 
     #[test]
@@ -249,5 +303,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("http_request_duration_seconds_bucket"));
+    }
+
+    #[test]
+    fn a_route_counts_by_method_and_status_under_its_pattern() {
+        let route = RouteMetrics::new("/test/route/{id}");
+        for status in [200, 200, 404] {
+            route.record(&Method::GET, status, Duration::from_millis(1));
+        }
+        route.record(&Method::POST, 200, Duration::from_secs(2));
+        let text = render(&[]).unwrap();
+        for line in [
+            r#"http_requests_total{method="GET",route="/test/route/{id}",status="200"} 2"#,
+            r#"http_requests_total{method="GET",route="/test/route/{id}",status="404"} 1"#,
+            r#"http_requests_total{method="POST",route="/test/route/{id}",status="200"} 1"#,
+            r#"http_request_duration_seconds_count{method="GET",route="/test/route/{id}"} 3"#,
+            r#"http_request_duration_seconds_sum{method="POST",route="/test/route/{id}"} 2"#,
+        ] {
+            assert!(text.contains(line), "no {line} in {text}");
+        }
     }
 }

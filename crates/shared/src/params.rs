@@ -117,6 +117,14 @@ impl Params {
 /// that read one value. Refuses it repeated, and refuses its name or value where [`Params::parse`]
 /// would; an empty value counts as absent.
 pub fn lookup<'a>(encoded: &'a [u8], name: &'static str) -> Result<Option<Cow<'a, str>>, ApiError> {
+    if cannot_hold(encoded, name) {
+        return Ok(None);
+    }
+    decode_one(encoded, name)
+}
+
+/// [`lookup`], decoding every pair.
+fn decode_one<'a>(encoded: &'a [u8], name: &'static str) -> Result<Option<Cow<'a, str>>, ApiError> {
     let mut found: Option<Cow<'a, str>> = None;
     let mut seen = false;
     for (index, (key, value)) in form_urlencoded::parse(encoded).enumerate() {
@@ -139,6 +147,25 @@ pub fn lookup<'a>(encoded: &'a [u8], name: &'static str) -> Result<Option<Cow<'a
         found = (!value.is_empty()).then_some(value);
     }
     Ok(found)
+}
+
+/// Whether `encoded` is sure to hold no pair named `name` and too few pairs to be refused for
+/// their number, so that [`lookup`] can answer `None` without decoding every pair: a name can
+/// only be there as its own text or percent-encoded (`+` decodes to a space, which no parameter
+/// name here holds). `/hi` looks for an `access_token` in every query.
+fn cannot_hold(encoded: &[u8], name: &str) -> bool {
+    debug_assert!(!name.contains(' '));
+    let mut ampersands = 0;
+    for &b in encoded {
+        if b == b'%' {
+            return false;
+        }
+        ampersands += usize::from(b == b'&');
+    }
+    ampersands < MAX_PARAMETERS
+        && !encoded
+            .windows(name.len())
+            .any(|window| window == name.as_bytes())
 }
 
 /// Every pair of a form, in order, with the same refusals as [`Params::parse`]; for forms whose
@@ -168,6 +195,40 @@ mod tests {
         assert_eq!(
             lookup(b"name=%FF", "name").unwrap_err().code(),
             ErrorCode::MalformedBody
+        );
+    }
+
+    #[test]
+    fn the_shortcut_of_lookup_never_changes_its_answer() {
+        let many_empty = "&".repeat(MAX_PARAMETERS);
+        let many: String = (0..=MAX_PARAMETERS).map(|n| format!("p{n}=1&")).collect();
+        for query in [
+            "",
+            "name=1111",
+            "access_token=abc&name=1",
+            "acc%65ss_token=abc",
+            "access+token=abc",
+            "name=access_token",
+            "access_token",
+            "a=%FF&name=1",
+            many_empty.as_str(),
+            many.as_str(),
+        ] {
+            let (quick, full) = (
+                lookup(query.as_bytes(), "access_token"),
+                decode_one(query.as_bytes(), "access_token"),
+            );
+            match (quick, full) {
+                (Ok(quick), Ok(full)) => assert_eq!(quick, full, "{query}"),
+                (Err(quick), Err(full)) => assert_eq!(quick.code(), full.code(), "{query}"),
+                (quick, full) => panic!("{query}: {quick:?} but {full:?}"),
+            }
+        }
+        assert_eq!(
+            lookup(b"acc%65ss_token=abc", "access_token")
+                .unwrap()
+                .as_deref(),
+            Some("abc")
         );
     }
 

@@ -4,6 +4,7 @@
 //! body. A body that does not arrive in time is answered 408 and its connection closed; one that is
 //! too large, 413 and closed, without reading the rest.
 
+use std::future::Future;
 use std::time::Duration;
 
 use actix_http::error::PayloadError;
@@ -11,7 +12,6 @@ use actix_http::ConnectionType;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::Next;
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{HttpMessage, HttpResponse, ResponseError};
 use futures_util::StreamExt;
@@ -26,17 +26,22 @@ pub struct BodyLimits {
     pub deadline: Duration,
 }
 
-/// Middleware: buffers the body of a request that has one, then hands the request on with the
-/// bytes in place of the connection's stream. Needs a `web::Data<BodyLimits>` in the app data.
+/// Middleware step ([`crate::front_door`]): buffers the body of a request that has one, then hands
+/// the request to `next` with the bytes in place of the connection's stream. Needs a
+/// `web::Data<BodyLimits>` in the app data.
 ///
 /// A body that fails (too large, too slow, broken) reaches the handler as a payload that fails the
 /// same way, so each endpoint answers in its own form (a page for the login form, JSON for the
 /// token endpoint); a handler that never reads its body gets the catalogue's JSON answer instead of
 /// its own. Either way the connection is then closed: what is left of the body is never read.
-pub async fn read_whole(
+pub async fn read_whole<B, F>(
     mut request: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    next: impl FnOnce(ServiceRequest) -> F,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
+where
+    B: MessageBody,
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+{
     let limits = request
         .app_data::<actix_web::web::Data<BodyLimits>>()
         .map(|limits| *limits.get_ref());
@@ -51,12 +56,12 @@ pub async fn read_whole(
         .and_then(|v| v.trim().parse::<u64>().ok());
     let chunked = request.headers().contains_key(header::TRANSFER_ENCODING);
     let failure = match (declared, chunked) {
-        (None | Some(0), false) => return Ok(next.call(request).await?.map_into_left_body()),
+        (None | Some(0), false) => return Ok(next(request).await?.map_into_left_body()),
         (Some(n), _) if n > limits.max_bytes as u64 => PayloadError::Overflow,
         _ => match read(request.take_payload(), limits).await {
             Ok(body) => {
                 request.set_payload(Payload::from(body));
-                return Ok(next.call(request).await?.map_into_left_body());
+                return Ok(next(request).await?.map_into_left_body());
             }
             Err(failure) => failure,
         },
@@ -65,7 +70,7 @@ pub async fn read_whole(
     request.set_payload(Payload::Stream {
         payload: Box::pin(futures_util::stream::once(async move { Err(failure) })),
     });
-    let mut response = next.call(request).await?;
+    let mut response = next(request).await?;
     if response.status() != error.status_code() {
         // The handler never read its body: the failure is the answer.
         let request = response.into_parts().0;

@@ -6,9 +6,10 @@
 //! 400 or 431 and after buffering them; these limits are lower, and answer with the catalogue's
 //! JSON.
 
+use std::future::Future;
+
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
 
 use crate::{ApiError, ErrorCode};
 
@@ -38,16 +39,21 @@ pub fn check_head(request: &actix_web::HttpRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Middleware: refuses an oversized head before routing.
-pub async fn enforce(
+/// Middleware step ([`crate::front_door`]): refuses an oversized head before routing, else hands
+/// the request to `next`.
+pub async fn enforce<B, F>(
     request: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    next: impl FnOnce(ServiceRequest) -> F,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
+where
+    B: MessageBody,
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+{
     if let Err(error) = check_head(request.request()) {
         let response = actix_web::ResponseError::error_response(&error);
         return Ok(request.into_response(response).map_into_right_body());
     }
-    Ok(next.call(request).await?.map_into_left_body())
+    Ok(next(request).await?.map_into_left_body())
 }
 
 #[cfg(test)]

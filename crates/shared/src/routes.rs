@@ -7,6 +7,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, HttpResponse, Resource, ResponseError, Route};
 
+use crate::metrics::RouteMetrics;
 use crate::{ApiError, ErrorCode};
 
 /// A mounted path and the methods it answers.
@@ -17,6 +18,13 @@ pub struct Mounted {
 }
 
 /// An app's routes as they are mounted, and the list of them.
+/// The metrics of the route that answered `request`, if one did (not the default service's
+/// 404): found in the route's app data, rather than by `HttpRequest::match_pattern`, which
+/// matches the path again and copies the pattern for every request.
+pub fn metrics(request: &actix_web::HttpRequest) -> Option<&RouteMetrics> {
+    request.app_data::<RouteMetrics>()
+}
+
 pub struct Router<'a> {
     cfg: &'a mut web::ServiceConfig,
     mounted: Vec<Mounted>,
@@ -67,7 +75,7 @@ impl<'a> Router<'a> {
         routes: impl IntoIterator<Item = (Method, Route)>,
         wrap: impl FnOnce(Resource) -> R,
     ) -> &mut Self {
-        let mut resource = web::resource(path);
+        let mut resource = web::resource(path).app_data(RouteMetrics::new(path));
         let mut methods = Vec::new();
         for (method, route) in routes {
             resource = resource.route(route.method(method.clone()));

@@ -1,39 +1,32 @@
 //! Logging for both servers: env_logger, one line per request with its request id, in text or
 //! JSON (`log.format`), written off the request path.
 
-use std::io::{BufWriter, Write};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::io::Write;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use std::future::Future;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::Method;
-use actix_web::middleware::Next;
 use serde::Deserialize;
 
-enum Line {
-    Text(Vec<u8>),
-    Flush(SyncSender<()>),
-}
+use crate::log_writer;
 
-/// Hands each formatted line to a thread that writes to stderr in batches every 20 ms, so a request
-/// never waits on a `write` system call. A full queue (64k lines) makes loggers wait rather than
-/// drop lines; a crash loses at most the last 20 ms of lines.
-struct BackgroundStderr {
-    lines: SyncSender<Line>,
-}
+/// env_logger's records, into this thread's buffer of [`log_writer`].
+struct BackgroundStderr;
 
 impl Write for BackgroundStderr {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.lines
-            .send(Line::Text(buf.to_vec()))
-            .map_err(|_| std::io::Error::other("the log writer stopped"))?;
-        Ok(buf.len())
+        if log_writer::append(|lines| lines.extend_from_slice(buf)) {
+            Ok(buf.len())
+        } else {
+            std::io::stderr().write(buf)
+        }
     }
 
     /// env_logger flushes after every record; waiting here would make every request wait for the
@@ -43,45 +36,9 @@ impl Write for BackgroundStderr {
     }
 }
 
-static LINES: OnceLock<SyncSender<Line>> = OnceLock::new();
-
 /// Waits until every line logged so far is on stderr. Call it before the process exits.
 pub fn flush() {
-    if let Some(lines) = LINES.get() {
-        let (done, flushed) = sync_channel(1);
-        if lines.send(Line::Flush(done)).is_ok() {
-            let _ = flushed.recv_timeout(Duration::from_secs(2));
-        }
-    }
-}
-
-/// How often the writer wakes to drain the queue. It never waits *on* the queue: a logging thread
-/// that had to wake it would pay a futex call and a context switch per line, more than the write it
-/// saves.
-const DRAIN_EVERY: Duration = Duration::from_millis(20);
-
-fn write_lines(lines: Receiver<Line>) {
-    let mut stderr = BufWriter::with_capacity(64 * 1024, std::io::stderr());
-    loop {
-        std::thread::sleep(DRAIN_EVERY);
-        loop {
-            match lines.try_recv() {
-                Ok(Line::Text(bytes)) => {
-                    let _ = stderr.write_all(&bytes);
-                }
-                Ok(Line::Flush(done)) => {
-                    let _ = stderr.flush();
-                    let _ = done.send(());
-                }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    let _ = stderr.flush();
-                    return;
-                }
-            }
-        }
-        let _ = stderr.flush();
-    }
+    log_writer::flush();
 }
 
 /// `[log]`.
@@ -114,10 +71,6 @@ pub fn init(format: LogFormat) {
     if FORMAT.set(format).is_err() {
         return;
     }
-    let (lines, waiting) = sync_channel(64 * 1024);
-    let started = std::thread::Builder::new()
-        .name("log-writer".into())
-        .spawn(move || write_lines(waiting));
     let mut builder = env_logger::Builder::from_env(
         env_logger::Env::default().default_filter_or("info,actix_server=warn"),
     );
@@ -128,12 +81,9 @@ pub fn init(format: LogFormat) {
             out.write_all(&line)
         });
     }
-    if started.is_ok() {
-        let _ = LINES.set(lines.clone());
+    if log_writer::start() {
         builder
-            .target(env_logger::Target::Pipe(Box::new(BackgroundStderr {
-                lines,
-            })))
+            .target(env_logger::Target::Pipe(Box::new(BackgroundStderr)))
             .write_style(env_logger::WriteStyle::Never);
     }
     let _ = builder.try_init();
@@ -148,7 +98,7 @@ fn write_json_record(line: &mut Vec<u8>, record: &log::Record<'_>) {
     let _ = serde_json::to_writer(&mut *line, record.target());
     if let Ok(Some(id)) = REQUEST_ID.try_with(|id| id.clone()) {
         line.extend_from_slice(b",\"request_id\":");
-        let _ = serde_json::to_writer(&mut *line, id.as_str());
+        let _ = id.with_text(|id| serde_json::to_writer(&mut *line, id));
     }
     line.extend_from_slice(b",\"message\":");
     let message = record.args().to_string();
@@ -167,13 +117,14 @@ tokio::task_local! {
 
 /// `X-Request-Id`: one per request, sent back in the answer and written in its log line.
 #[derive(Clone)]
-pub struct RequestId(String);
+pub enum RequestId {
+    /// Made here, and written out only where it is shown: making one allocates nothing.
+    Fresh(uuid::Uuid),
+    /// A trusted proxy's.
+    Offered(Arc<str>),
+}
 
 impl RequestId {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The proxy's id when it is trusted and looks like an id (at most 128 characters of
     /// letters, digits and `-._:`, so that it can be logged as is), else a fresh random one.
     fn of(request: &ServiceRequest, trusted: bool) -> Self {
@@ -188,12 +139,19 @@ impl RequestId {
                         .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b))
             });
         match offered {
-            Some(id) => Self(id.to_owned()),
-            None => Self(
-                uuid::Uuid::from_u128(rand::random::<u128>())
-                    .hyphenated()
-                    .to_string(),
+            Some(id) => Self::Offered(id.into()),
+            None => Self::Fresh(uuid::Uuid::from_u128(rand::random::<u128>())),
+        }
+    }
+
+    /// Hands the id's text to `use_it`.
+    pub fn with_text<R>(&self, use_it: impl FnOnce(&str) -> R) -> R {
+        match self {
+            Self::Fresh(uuid) => use_it(
+                uuid.hyphenated()
+                    .encode_lower(&mut uuid::Uuid::encode_buffer()),
             ),
+            Self::Offered(id) => use_it(id),
         }
     }
 }
@@ -206,19 +164,23 @@ pub struct Observing {
     pub trust_request_id: bool,
 }
 
-/// Middleware around every request: gives it a request id (sent back in `X-Request-Id`), counts it
-/// in the metrics by route and status, and writes its log line, target `http`: in text
+/// The first step of [`crate::front_door`], around everything else a request goes through: gives
+/// it a request id (sent back in `X-Request-Id`), counts it in the metrics by route and status, and
+/// writes its log line, target `http`: in text
 /// `POST /oauth/token 200 3.120ms 127.0.0.1 <request id>` (method, path, status, duration, peer, id),
 /// or the same fields as one JSON object.
 ///
 /// The path is logged without its query string, and no header or body is, so a token or password
 /// sent by a careless client (`?access_token=…`) never lands in a log line. (One small function
 /// rather than actix's `Logger`, which parses a format and clones it for every request.)
-pub async fn observe(
+pub async fn observe<B, F>(
     observing: Observing,
     request: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: impl FnOnce(ServiceRequest) -> F,
+) -> Result<ServiceResponse<B>, actix_web::Error>
+where
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+{
     let started = Instant::now();
     let id = RequestId::of(&request, observing.trust_request_id);
     let method = request.method().clone();
@@ -226,23 +188,26 @@ pub async fn observe(
     // The path is copied only when a line will be written.
     let path = logging.then(|| request.path().to_owned());
     let peer = request.peer_addr().map(|a| a.ip());
-    let mut response = REQUEST_ID.scope(Some(id.clone()), next.call(request)).await;
+    // Only JSON records show the id of the request they were logged during; keeping it at hand
+    // costs something on every poll of the request's future.
+    let mut response = match format() {
+        LogFormat::Json => REQUEST_ID.scope(Some(id.clone()), next(request)).await,
+        LogFormat::Text => next(request).await,
+    };
     let elapsed = started.elapsed();
     let status = match &mut response {
         Ok(response) => {
-            if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+            if let Ok(value) = id.with_text(HeaderValue::from_str) {
                 response
                     .headers_mut()
                     .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
             }
-            let route = response.request().match_pattern();
-            crate::metrics::record_request(
-                crate::metrics::route_label(route.as_deref()),
-                &method,
-                response.status().as_u16(),
-                elapsed,
-            );
-            response.status().as_u16()
+            let status = response.status().as_u16();
+            match crate::routes::metrics(response.request()) {
+                Some(route) => route.record(&method, status, elapsed),
+                None => crate::metrics::record_request("unmatched", &method, status, elapsed),
+            }
+            status
         }
         Err(error) => {
             let status = error.as_response_error().status_code().as_u16();
@@ -251,69 +216,106 @@ pub async fn observe(
         }
     };
     if let Some(path) = path {
-        let line = match format() {
-            LogFormat::Text => text_line(&method, &path, status, elapsed, peer, &id),
-            LogFormat::Json => json_line(&method, &path, status, elapsed, peer, &id),
+        let write = |line: &mut Vec<u8>| match format() {
+            LogFormat::Text => write_text_line(line, &method, &path, status, elapsed, peer, &id),
+            LogFormat::Json => write_json_line(line, &method, &path, status, elapsed, peer, &id),
         };
-        request_line(line);
+        if !log_writer::append(write) {
+            log_through_env_logger(write);
+        }
     }
     response
 }
 
-/// Milliseconds with three decimals from integer microseconds: formatting an `f64` with a
-/// precision takes the slow exact path of the float formatter, on every request.
-fn millis(elapsed: Duration) -> impl std::fmt::Display {
+/// Milliseconds with three decimals from integer microseconds, without the float formatter (its
+/// exact path for a precision) or `format!`: this runs for every request.
+fn write_millis(line: &mut Vec<u8>, elapsed: Duration) {
     let micros = elapsed.as_micros();
-    let (millis, micros) = (micros / 1000, micros % 1000);
-    format!("{millis}.{micros:03}")
+    let mut digits = itoa::Buffer::new();
+    line.extend_from_slice(digits.format(micros / 1000).as_bytes());
+    let fraction = (micros % 1000) as u16;
+    line.extend_from_slice(&[
+        b'.',
+        b'0' + (fraction / 100) as u8,
+        b'0' + (fraction / 10 % 10) as u8,
+        b'0' + (fraction % 10) as u8,
+    ]);
 }
 
-fn text_line(
+/// The peer's address; an IPv4 one without the formatter, which pads every octet.
+fn write_peer(line: &mut Vec<u8>, peer: IpAddr) {
+    match peer {
+        IpAddr::V4(v4) => {
+            let mut digits = itoa::Buffer::new();
+            for (n, octet) in v4.octets().into_iter().enumerate() {
+                if n > 0 {
+                    line.push(b'.');
+                }
+                line.extend_from_slice(digits.format(octet).as_bytes());
+            }
+        }
+        IpAddr::V6(_) => {
+            let _ = write!(line, "{peer}");
+        }
+    }
+}
+
+fn write_text_line(
+    line: &mut Vec<u8>,
     method: &Method,
     path: &str,
     status: u16,
     elapsed: Duration,
     peer: Option<IpAddr>,
     id: &RequestId,
-) -> Vec<u8> {
-    let mut line = Vec::with_capacity(160);
-    write_prefix(&mut line);
-    let _ = write!(line, "{method} {path} {status} {}ms ", millis(elapsed));
-    let _ = match peer {
-        Some(peer) => writeln!(line, "{peer} {}", id.as_str()),
-        None => writeln!(line, "- {}", id.as_str()),
-    };
-    line
+) {
+    write_prefix(line);
+    line.extend_from_slice(method.as_str().as_bytes());
+    line.push(b' ');
+    line.extend_from_slice(path.as_bytes());
+    line.push(b' ');
+    line.extend_from_slice(itoa::Buffer::new().format(status).as_bytes());
+    line.push(b' ');
+    write_millis(line, elapsed);
+    line.extend_from_slice(b"ms ");
+    match peer {
+        Some(peer) => write_peer(line, peer),
+        None => line.push(b'-'),
+    }
+    line.push(b' ');
+    id.with_text(|id| line.extend_from_slice(id.as_bytes()));
+    line.push(b'\n');
 }
 
-fn json_line(
+fn write_json_line(
+    line: &mut Vec<u8>,
     method: &Method,
     path: &str,
     status: u16,
     elapsed: Duration,
     peer: Option<IpAddr>,
     id: &RequestId,
-) -> Vec<u8> {
-    let mut line = Vec::with_capacity(256);
+) {
     let _ = write!(
         line,
-        "{{\"time\":\"{}\",\"level\":\"INFO\",\"target\":\"http\",\"request_id\":\"{}\",\"method\":",
+        "{{\"time\":\"{}\",\"level\":\"INFO\",\"target\":\"http\",\"request_id\":\"",
         json_time(),
-        id.as_str()
     );
-    let _ = serde_json::to_writer(&mut line, method.as_str());
+    id.with_text(|id| line.extend_from_slice(id.as_bytes()));
+    line.extend_from_slice(b"\",\"method\":");
+    let _ = serde_json::to_writer(&mut *line, method.as_str());
     line.extend_from_slice(b",\"path\":");
-    let _ = serde_json::to_writer(&mut line, path);
-    let _ = write!(
-        line,
-        ",\"status\":{status},\"duration_ms\":{}",
-        millis(elapsed)
-    );
-    let _ = match peer {
-        Some(peer) => writeln!(line, ",\"peer\":\"{peer}\"}}"),
-        None => writeln!(line, ",\"peer\":null}}"),
-    };
-    line
+    let _ = serde_json::to_writer(&mut *line, path);
+    let _ = write!(line, ",\"status\":{status},\"duration_ms\":");
+    write_millis(line, elapsed);
+    match peer {
+        Some(peer) => {
+            line.extend_from_slice(b",\"peer\":\"");
+            write_peer(line, peer);
+            line.extend_from_slice(b"\"}\n");
+        }
+        None => line.extend_from_slice(b",\"peer\":null}\n"),
+    }
 }
 
 thread_local! {
@@ -336,21 +338,104 @@ fn write_prefix(line: &mut Vec<u8>) {
     });
 }
 
-/// Hands the request line straight to the background writer: env_logger formatting every record
-/// cost a measured 15-25% of a cached `/hi`. Other records go through env_logger as usual; without
-/// the background writer (tests), this one does too.
-fn request_line(line: Vec<u8>) {
-    match LINES.get() {
-        Some(lines) => {
-            let _ = lines.send(Line::Text(line));
-        }
-        None => {
-            let text = String::from_utf8_lossy(&line);
-            let message = match text.strip_prefix('[') {
-                Some(text) => text.split_once("] ").map_or(text, |(_, m)| m),
-                None => text.as_ref(),
-            };
-            log::info!(target: "http", "{}", message.trim_end());
-        }
+/// The request line through env_logger, without the background writer (tests): its message is
+/// the line without the prefix env_logger writes itself.
+fn log_through_env_logger(write: impl FnOnce(&mut Vec<u8>)) {
+    let mut line = Vec::with_capacity(160);
+    write(&mut line);
+    let text = String::from_utf8_lossy(&line);
+    let message = match text.strip_prefix('[') {
+        Some(text) => text.split_once("] ").map_or(text, |(_, m)| m),
+        None => text.as_ref(),
+    };
+    log::info!(target: "http", "{}", message.trim_end());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type WriteLine = fn(&mut Vec<u8>, &Method, &str, u16, Duration, Option<IpAddr>, &RequestId);
+
+    fn written(
+        write: WriteLine,
+        (method, path, status): (&Method, &str, u16),
+        elapsed: Duration,
+        peer: Option<&str>,
+        id: &RequestId,
+    ) -> Vec<u8> {
+        let mut line = Vec::new();
+        let peer = peer.map(|peer| peer.parse().unwrap());
+        write(&mut line, method, path, status, elapsed, peer, id);
+        line
+    }
+
+    fn fresh() -> RequestId {
+        RequestId::Fresh(uuid::Uuid::from_u128(
+            0x0123_4567_89ab_cdef_0123_4567_89ab_cdef,
+        ))
+    }
+
+    #[test]
+    fn a_text_line_has_method_path_status_millis_peer_and_id() {
+        let line = written(
+            write_text_line,
+            (&Method::POST, "/oauth/token", 400),
+            Duration::from_micros(3_045),
+            Some("127.0.0.1"),
+            &fresh(),
+        );
+        let line = String::from_utf8(line).unwrap();
+        assert!(
+            line.starts_with('[') && line.contains(" INFO  http] "),
+            "{line}"
+        );
+        assert!(
+            line.ends_with(
+                "] POST /oauth/token 400 3.045ms 127.0.0.1 \
+                 01234567-89ab-cdef-0123-456789abcdef\n"
+            ),
+            "{line}"
+        );
+        let slow = written(
+            write_text_line,
+            (&Method::GET, "/", 200),
+            Duration::from_micros(12_000_007),
+            None,
+            &RequestId::Offered("proxy-id:1".into()),
+        );
+        assert!(String::from_utf8(slow)
+            .unwrap()
+            .ends_with("] GET / 200 12000.007ms - proxy-id:1\n"));
+    }
+
+    #[test]
+    fn a_json_line_is_one_object_with_the_same_fields() {
+        let line = written(
+            write_json_line,
+            (&Method::GET, "/a \"quoted\" path", 404),
+            Duration::from_micros(999),
+            Some("::1"),
+            &fresh(),
+        );
+        assert_eq!(line.last(), Some(&b'\n'));
+        let value: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(value["request_id"], "01234567-89ab-cdef-0123-456789abcdef");
+        assert_eq!(value["method"], "GET");
+        assert_eq!(value["path"], "/a \"quoted\" path");
+        assert_eq!(value["status"], 404);
+        assert_eq!(value["duration_ms"], 0.999);
+        assert_eq!(value["peer"], "::1");
+        assert_eq!(value["level"], "INFO");
+        let no_peer = written(
+            write_json_line,
+            (&Method::GET, "/", 200),
+            Duration::ZERO,
+            None,
+            &fresh(),
+        );
+        let value: serde_json::Value = serde_json::from_slice(&no_peer).unwrap();
+        assert!(value["peer"].is_null());
+        assert_eq!(value["duration_ms"], 0.0);
     }
 }

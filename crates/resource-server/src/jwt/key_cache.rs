@@ -20,7 +20,7 @@ use shared::background::Background;
 use tokio::sync::Mutex;
 
 use super::key_source::{FetchError, KeySource};
-use super::keys::KeySet;
+use super::keys::{Fingerprint, KeySet};
 use crate::discovery;
 
 /// No key can be had for a token: the caller fails closed with a 503.
@@ -83,6 +83,15 @@ impl KeyCache {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// Whether the key `fingerprint` is in the set now (read in place: no copy of the set).
+    pub fn holds(&self, fingerprint: &Fingerprint) -> bool {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .keys
+            .contains(fingerprint)
     }
 
     /// Keys usable now, for `/health`.

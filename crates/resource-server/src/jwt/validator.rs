@@ -92,17 +92,25 @@ impl JwtValidator {
         });
     }
 
+    /// The claims of a token verified before, if it is still live and the key that verified it
+    /// still in the key set.
+    fn recall(&self, digest: &Digest256) -> Option<Arc<TokenClaims>> {
+        let remembered = self.verified.get(digest)?;
+        if remembered.live_at(unix_now()) && self.keys.holds(&remembered.key) {
+            return Some(remembered.claims);
+        }
+        self.verified.remove(digest);
+        None
+    }
+
     async fn check(&self, token: &str) -> Result<Validation, ApiError> {
         let digest: Digest256 = Sha256::digest(token.as_bytes()).into();
-        let snapshot = self.keys.snapshot();
-        if let Some(remembered) = self.verified.get(&digest) {
-            if remembered.live_at(unix_now()) && snapshot.keys.contains(&remembered.key) {
-                metrics::hit(TokenCache::Jwt);
-                return Ok(Validation::Active(remembered.claims));
-            }
-            self.verified.remove(&digest);
+        if let Some(claims) = self.recall(&digest) {
+            metrics::hit(TokenCache::Jwt);
+            return Ok(Validation::Active(claims));
         }
         metrics::miss(TokenCache::Jwt);
+        let snapshot = self.keys.snapshot();
         let header = match read_header(token) {
             Ok(header) => header,
             Err(refusal) => {
@@ -149,5 +157,11 @@ impl JwtValidator {
 impl TokenValidator for JwtValidator {
     fn validate<'a>(&'a self, token: &'a str) -> ValidationFuture<'a> {
         Box::pin(self.check(token))
+    }
+
+    fn remembered(&self, token: &str) -> Option<Validation> {
+        let claims = self.recall(&Sha256::digest(token.as_bytes()).into())?;
+        metrics::hit(TokenCache::Jwt);
+        Some(Validation::Active(claims))
     }
 }
