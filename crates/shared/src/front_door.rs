@@ -27,3 +27,63 @@ pub async fn enter(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use actix_web::{test, web, App, HttpResponse};
+
+    use super::*;
+    use crate::request_body::BodyLimits;
+    use crate::routes::{get, Router};
+
+    async fn ok() -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+
+    #[actix_web::test]
+    async fn every_answer_is_counted_under_its_route_with_a_request_id() {
+        let app = test::init_service(
+            App::new()
+                .wrap(actix_web::middleware::from_fn(|request, next| {
+                    enter(Observing::default(), request, next)
+                }))
+                .app_data(web::Data::new(BodyLimits {
+                    max_bytes: 16,
+                    deadline: Duration::from_secs(1),
+                }))
+                .configure(|cfg| {
+                    Router::new(cfg).mount("/front/door", [get(ok)]);
+                }),
+        )
+        .await;
+        let long = format!("/front/door?q={}", "a".repeat(9000));
+        for (method, uri, status) in [
+            ("GET", "/front/door", 200),
+            ("POST", "/front/door", 405),
+            ("GET", long.as_str(), 414),
+            ("GET", "/front/nowhere", 404),
+        ] {
+            let request = test::TestRequest::default()
+                .method(method.parse().unwrap())
+                .uri(uri)
+                .to_request();
+            let response = test::call_service(&app, request).await;
+            assert_eq!(response.status().as_u16(), status, "{method} {uri}");
+            assert!(response.headers().contains_key("x-request-id"));
+        }
+        let text = crate::metrics::render(&[]).unwrap();
+        for counted in [
+            r#"{method="GET",route="/front/door",status="200"} 1"#,
+            r#"{method="POST",route="/front/door",status="405"} 1"#,
+            r#"{method="GET",route="/front/door",status="414"} 1"#,
+            r#"{method="GET",route="unmatched",status="404"} 1"#,
+        ] {
+            assert!(
+                text.contains(&format!("http_requests_total{counted}")),
+                "no {counted} in {text}"
+            );
+        }
+    }
+}

@@ -69,14 +69,29 @@ pub fn append(write: impl FnOnce(&mut Vec<u8>)) -> bool {
 }
 
 fn append_here(write: impl FnOnce(&mut Vec<u8>)) {
-    MINE.with(|mine| {
-        let mut lines = locked(mine);
-        write(&mut lines);
-        if lines.len() >= MOST_PENDING {
-            let _ = std::io::stderr().lock().write_all(&lines);
-            lines.clear();
+    let mut write = Some(write);
+    let appended = MINE.try_with(|mine| {
+        let full = {
+            let mut lines = locked(mine);
+            if let Some(write) = write.take() {
+                write(&mut lines);
+            }
+            lines.len() >= MOST_PENDING
+        };
+        if full {
+            // In the writer's lock order (stderr, then a buffer), so neither waits on the other
+            // holding what it needs, and this thread's lines stay in order.
+            let mut stderr = std::io::stderr().lock();
+            let lines = std::mem::take(&mut *locked(mine));
+            let _ = stderr.write_all(&lines);
         }
     });
+    if let (Err(_), Some(write)) = (appended, write) {
+        // Logged while this thread's buffer is being destroyed (the thread is ending).
+        let mut lines = Vec::new();
+        write(&mut lines);
+        let _ = std::io::stderr().lock().write_all(&lines);
+    }
 }
 
 /// Waits until every line appended so far is on stderr (at most 2 s). Call it before the process
@@ -98,21 +113,24 @@ fn write_lines(asked: Receiver<SyncSender<()>>) {
             Ok(done) => Some(done),
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => {
-                drain(&mut spare, &mut std::io::stderr().lock());
+                drain(&mut spare, &mut || std::io::stderr().lock());
                 return;
             }
         };
-        drain(&mut spare, &mut std::io::stderr().lock());
+        drain(&mut spare, &mut || std::io::stderr().lock());
         if let Some(done) = flush {
             let _ = done.send(());
         }
     }
 }
 
-/// Writes every thread's lines to `out`.
-fn drain(spare: &mut Vec<u8>, out: &mut impl Write) {
+/// Writes every thread's lines to `out`. Each buffer is taken and written while `out` is held, as
+/// a thread writing its own lines does, so that a thread's lines stay in order; no buffer is
+/// held while waiting for `out`.
+fn drain<W: Write>(spare: &mut Vec<u8>, out: &mut impl FnMut() -> W) {
     let buffers = locked(&BUFFERS).clone();
     for buffer in &buffers {
+        let mut out = out();
         {
             let mut lines = locked(buffer);
             if lines.is_empty() {
@@ -121,16 +139,31 @@ fn drain(spare: &mut Vec<u8>, out: &mut impl Write) {
             std::mem::swap(&mut *lines, spare);
         }
         let _ = out.write_all(spare);
+        let _ = out.flush();
         spare.clear();
     }
-    let _ = out.flush();
-    // Held by the list and `buffers` alone: its thread has ended; dropped once its lines are out.
-    locked(&BUFFERS).retain(|buffer| Arc::strong_count(buffer) > 2 || !locked(buffer).is_empty());
+    drop(buffers);
+    // Held by the list alone: its thread has ended; dropped once its lines are out.
+    locked(&BUFFERS).retain(|buffer| Arc::strong_count(buffer) > 1 || !locked(buffer).is_empty());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
+
+    struct Into<'a>(&'a RefCell<Vec<u8>>);
+
+    impl Write for Into<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
 
     #[test]
     fn every_line_is_written_once_each_thread_in_order_and_finished_threads_let_go() {
@@ -145,15 +178,15 @@ mod tests {
                 })
             })
             .collect();
-        let mut written = Vec::new();
+        let written = RefCell::new(Vec::new());
         let mut spare = Vec::new();
         // Drained while the threads are still appending, and once more after.
-        drain(&mut spare, &mut written);
+        drain(&mut spare, &mut || Into(&written));
         for thread in threads {
             thread.join().unwrap();
         }
-        drain(&mut spare, &mut written);
-        let text = String::from_utf8(written).unwrap();
+        drain(&mut spare, &mut || Into(&written));
+        let text = String::from_utf8(written.into_inner()).unwrap();
         let mut next = [0; 4];
         for line in text.lines() {
             let (thread, n) = line.split_once(' ').unwrap();

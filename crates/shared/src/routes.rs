@@ -17,14 +17,14 @@ pub struct Mounted {
     pub methods: Vec<Method>,
 }
 
-/// An app's routes as they are mounted, and the list of them.
-/// The metrics of the route that answered `request`, if one did (not the default service's
-/// 404): found in the route's app data, rather than by `HttpRequest::match_pattern`, which
-/// matches the path again and copies the pattern for every request.
+/// The metrics of the route that answered `request`, if it was routed to one: found in the
+/// route's app data, rather than by `HttpRequest::match_pattern`, which matches the path again
+/// and copies the pattern for every request.
 pub fn metrics(request: &actix_web::HttpRequest) -> Option<&RouteMetrics> {
     request.app_data::<RouteMetrics>()
 }
 
+/// An app's routes as they are mounted, and the list of them.
 pub struct Router<'a> {
     cfg: &'a mut web::ServiceConfig,
     mounted: Vec<Mounted>,

@@ -205,7 +205,13 @@ where
             let status = response.status().as_u16();
             match crate::routes::metrics(response.request()) {
                 Some(route) => route.record(&method, status, elapsed),
-                None => crate::metrics::record_request("unmatched", &method, status, elapsed),
+                // Not routed: a 404, or refused before routing (414, 431, 413), which is
+                // counted under the route its path matches, as before.
+                None => {
+                    let pattern = response.request().match_pattern();
+                    let route = pattern.as_deref().unwrap_or("unmatched");
+                    crate::metrics::record_request(route, &method, status, elapsed);
+                }
             }
             status
         }
