@@ -308,7 +308,7 @@ mod tests {
         }
     }
 
-    /// Remembers every token as `0`; asking it fails.
+    /// Remembers every token, with its one verdict; asking it fails.
     struct Remembers(Validation);
 
     impl TokenValidator for Remembers {
